@@ -1,0 +1,340 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lifeboat.Etcd.Grpc;
+
+/// <summary>
+/// gRPC over HTTP/2 with <see cref="HttpClient"/>: unary, server-streaming and bidirectional calls to one of several
+/// endpoints, failing over to the next when a connection cannot be made.
+/// </summary>
+/// <remarks>
+/// Pitfalls this class exists to handle: the request version policy must be exact, or .NET silently speaks HTTP/1.1
+/// and etcd answers 404; HttpClient's 100 s default timeout would kill long streams, so it is infinite and each call
+/// carries its own deadline; etcd reports errors as trailers-only responses, so <c>grpc-status</c> is read from the
+/// headers as well as the trailers; a bidirectional call must write its first message before awaiting the response
+/// headers, because etcd sends headers only with its first message; a stream ends by cancelling the request (a
+/// half-close does not end a watch). Thread-safe: one instance serves concurrent calls.
+/// </remarks>
+public sealed class GrpcTransport : IDisposable
+{
+    private static readonly MediaTypeHeaderValue GrpcContentType = new("application/grpc");
+
+    private readonly EtcdClientOptions _options;
+    private readonly HttpClient _http;
+    private readonly ILogger _logger;
+    private readonly X509Certificate2? _clientCertificate;
+    private readonly X509Certificate2Collection? _trustedCas;
+    private int _current;
+
+    public GrpcTransport(EtcdClientOptions options, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _logger = logger ?? NullLogger.Instance;
+        (_clientCertificate, _trustedCas) = LoadTls(options);
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = options.DialTimeout,
+            KeepAlivePingDelay = options.KeepAliveInterval,
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+            EnableMultipleHttp2Connections = true,
+            InitialHttp2StreamWindowSize = 8 * 1024 * 1024,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            AutomaticDecompression = DecompressionMethods.None,
+            UseProxy = false,
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                ApplicationProtocols = [SslApplicationProtocol.Http2],
+                RemoteCertificateValidationCallback = ValidateServerCertificate,
+            },
+        };
+        if (_clientCertificate is not null)
+        {
+            handler.SslOptions.ClientCertificates = [_clientCertificate];
+            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => _clientCertificate;
+        }
+
+        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    public EtcdClientOptions Options => _options;
+
+    /// <summary>The endpoint calls go to first; moves on when it cannot be reached.</summary>
+    public Uri CurrentEndpoint => _options.Endpoints[Volatile.Read(ref _current) % _options.Endpoints.Count];
+
+    /// <summary>Sends one request and reads one response.</summary>
+    /// <param name="endpoint">A specific endpoint (no failover), or null for the current one with failover.</param>
+    public async Task<TResponse> UnaryAsync<TRequest, TResponse>(string method, TRequest request, MessageParser<TResponse> parser,
+        TimeSpan? timeout, Uri? endpoint, CancellationToken cancellationToken)
+        where TRequest : IMessage
+        where TResponse : class, IMessage<TResponse>
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout ?? _options.CommandTimeout);
+        var framed = GrpcFraming.Frame(request);
+        try
+        {
+            using var call = await StartAsync(method, endpoint, () => new ByteArrayContent(framed), null, deadline.Token);
+            var response = await call.ReadAsync(parser, deadline.Token)
+                ?? throw call.StatusOrMissing($"{method} returned no message");
+            await call.ReadToEndAsync(deadline.Token);
+            return response;
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new EtcdException(GrpcStatusCode.DeadlineExceeded,
+                $"{method} to {endpoint ?? CurrentEndpoint} did not answer within {(timeout ?? _options.CommandTimeout).TotalSeconds:0.#} s",
+                "etcd may be overloaded or without a leader; check its health and try again", (endpoint ?? CurrentEndpoint).ToString());
+        }
+    }
+
+    /// <summary>Sends one request and streams the responses until etcd ends the call.</summary>
+    public async IAsyncEnumerable<TResponse> ServerStreamingAsync<TRequest, TResponse>(string method, TRequest request,
+        MessageParser<TResponse> parser, Uri? endpoint, [EnumeratorCancellation] CancellationToken cancellationToken)
+        where TRequest : IMessage
+        where TResponse : class, IMessage<TResponse>
+    {
+        var framed = GrpcFraming.Frame(request);
+        using var call = await StartAsync(method, endpoint, () => new ByteArrayContent(framed), null, cancellationToken);
+        while (await call.ReadAsync(parser, cancellationToken) is { } message)
+        {
+            yield return message;
+        }
+    }
+
+    /// <summary>
+    /// Opens a bidirectional stream, writing <paramref name="first"/> before waiting for etcd's response headers.
+    /// Dispose the call to end it: that cancels the HTTP/2 stream.
+    /// </summary>
+    public async Task<DuplexCall<TRequest, TResponse>> DuplexAsync<TRequest, TResponse>(string method, TRequest first,
+        MessageParser<TResponse> parser, Uri? endpoint, CancellationToken cancellationToken)
+        where TRequest : IMessage
+        where TResponse : class, IMessage<TResponse>
+    {
+        var framed = GrpcFraming.Frame(first);
+        DuplexContent? content = null;
+        var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            var call = await StartAsync(method, endpoint, () => content = new DuplexContent(),
+                async stream =>
+                {
+                    await stream.WriteAsync(framed, lifetime.Token);
+                    await stream.FlushAsync(lifetime.Token);
+                }, lifetime.Token);
+            return new DuplexCall<TRequest, TResponse>(call, content!, parser, lifetime);
+        }
+        catch
+        {
+            content?.Abort();
+            lifetime.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Sends the request and waits for response headers, failing over to the next endpoint while the failure means the
+    /// request never reached a server.
+    /// </summary>
+    private async Task<ActiveCall> StartAsync(string method, Uri? endpoint, Func<HttpContent> contentFactory,
+        Func<Stream, Task>? writeFirst, CancellationToken cancellationToken)
+    {
+        var attempts = endpoint is null ? _options.Endpoints.Count : 1;
+        EtcdException? last = null;
+        for (var attempt = 0; attempt < attempts; attempt++)
+        {
+            var start = Volatile.Read(ref _current);
+            var target = endpoint ?? _options.Endpoints[start % _options.Endpoints.Count];
+            try
+            {
+                return await SendOnceAsync(target, method, contentFactory(), writeFirst, cancellationToken);
+            }
+            catch (EtcdException ex) when (ex.NotSent && endpoint is null && attempt + 1 < attempts)
+            {
+                last = ex;
+                Interlocked.CompareExchange(ref _current, start + 1, start);
+                EtcdLog.FailingOver(_logger, target.ToString(), ex.Message, CurrentEndpoint.ToString());
+            }
+        }
+
+        throw last!;
+    }
+
+    private async Task<ActiveCall> SendOnceAsync(Uri endpoint, string method, HttpContent content, Func<Stream, Task>? writeFirst,
+        CancellationToken cancellationToken)
+    {
+        content.Headers.ContentType ??= GrpcContentType;
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(endpoint, method))
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = content,
+        };
+        request.Headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
+        var name = endpoint.ToString();
+        HttpResponseMessage response;
+        try
+        {
+            var send = _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            if (writeFirst is not null && content is DuplexContent duplex)
+            {
+                var ready = await Task.WhenAny(duplex.RequestStream, send);
+                if (ready == duplex.RequestStream)
+                {
+                    await writeFirst(await duplex.RequestStream);
+                }
+            }
+
+            response = await send;
+        }
+        catch (HttpRequestException ex)
+        {
+            request.Dispose();
+            throw Describe(ex, endpoint, method);
+        }
+        catch (Exception ex) when (ex is IOException or AuthenticationException)
+        {
+            request.Dispose();
+            throw Describe(ex, endpoint, method);
+        }
+
+        var call = new ActiveCall(request, response, name, _options.MaxReceiveMessageBytes);
+        try
+        {
+            call.CheckHeaders(method);
+            return call;
+        }
+        catch
+        {
+            call.Dispose();
+            throw;
+        }
+    }
+
+    private static EtcdException Describe(Exception ex, Uri endpoint, string method)
+    {
+        var name = endpoint.ToString();
+        var root = ex;
+        while (root.InnerException is not null && root is not SocketException and not AuthenticationException)
+        {
+            root = root.InnerException;
+        }
+
+        var https = endpoint.Scheme == "https";
+        var reason = ex is HttpRequestException hre ? hre.HttpRequestError : HttpRequestError.Unknown;
+        var (message, hint, notSent) = root switch
+        {
+            SocketException { SocketErrorCode: SocketError.ConnectionRefused } =>
+                ($"cannot connect to etcd at {name}: connection refused",
+                 "check that etcd is running and that --endpoints names its client URL", true),
+            SocketException { SocketErrorCode: SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData } =>
+                ($"cannot resolve the host of {name}", "check the host name in --endpoints", true),
+            SocketException se =>
+                ($"cannot connect to etcd at {name}: {se.Message}", "check that etcd is running and reachable", true),
+            AuthenticationException ae when https && ae.Message.Contains("certificate", StringComparison.OrdinalIgnoreCase) =>
+                ($"TLS with {name} failed: {ae.Message}",
+                 "pass --cacert with the CA that signed etcd's server certificate, and check the host name it was issued for", true),
+            AuthenticationException ae when https =>
+                ($"TLS with {name} failed: {ae.Message}",
+                 "if etcd serves plain HTTP on that port, use http://; otherwise check --cacert/--cert/--key", true),
+            _ when reason == HttpRequestError.NameResolutionError =>
+                ($"cannot resolve the host of {name}", "check the host name in --endpoints", true),
+            _ when reason == HttpRequestError.SecureConnectionError =>
+                ($"TLS with {name} failed: {root.Message}",
+                 "if etcd serves plain HTTP on that port, use http://; otherwise check --cacert/--cert/--key", true),
+            _ when ex.Message.Contains("HTTP/2 handshake", StringComparison.OrdinalIgnoreCase)
+                   || root.Message.Contains("HTTP/2 handshake", StringComparison.OrdinalIgnoreCase) =>
+                https
+                    ? ($"etcd at {name} did not complete the HTTP/2 handshake",
+                       "this usually means etcd requires a client certificate that was not given or was rejected: pass --cert and --key (signed by etcd's --trusted-ca-file)", true)
+                    : ($"{name} did not complete the HTTP/2 handshake",
+                       "if etcd serves TLS on that port, use https:// (with --cacert and, if it asks for one, --cert/--key)", true),
+            _ when reason == HttpRequestError.ConnectionError =>
+                ($"cannot connect to etcd at {name}: {root.Message}", "check that etcd is running and reachable", true),
+            _ => ($"{method} to {name} failed: {root.Message}",
+                  https ? "check the TLS settings (--cacert/--cert/--key) and that etcd is healthy" : "check that etcd is healthy; if it serves TLS, use https://",
+                  false),
+        };
+        return new EtcdException(GrpcStatusCode.Unavailable, message, hint, name, ex) { NotSent = notSent };
+    }
+
+    private bool ValidateServerCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (errors == SslPolicyErrors.None)
+        {
+            return true;
+        }
+
+        if (_trustedCas is null || certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+        {
+            return false; // a name mismatch or a missing certificate is never excused
+        }
+
+        using var custom = new X509Chain();
+        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        custom.ChainPolicy.CustomTrustStore.AddRange(_trustedCas);
+        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var leaf = new X509Certificate2(certificate);
+        return custom.Build(leaf);
+    }
+
+    private static (X509Certificate2? Client, X509Certificate2Collection? Cas) LoadTls(EtcdClientOptions options)
+    {
+        X509Certificate2Collection? cas = null;
+        if (options.CaCertificateFile is { } caFile)
+        {
+            cas = [];
+            try
+            {
+                cas.ImportFromPemFile(caFile);
+            }
+            catch (System.Security.Cryptography.CryptographicException ex)
+            {
+                throw new ArgumentException($"--cacert '{caFile}' is not a PEM certificate file: {ex.Message}", ex);
+            }
+
+            if (cas.Count == 0)
+            {
+                throw new ArgumentException($"--cacert '{caFile}' holds no certificate");
+            }
+        }
+
+        X509Certificate2? client = null;
+        if (options.ClientCertificateFile is { } certFile && options.ClientKeyFile is { } keyFile)
+        {
+            try
+            {
+                client = X509Certificate2.CreateFromPemFile(certFile, keyFile);
+            }
+            catch (System.Security.Cryptography.CryptographicException ex)
+            {
+                throw new ArgumentException($"cannot load the client certificate --cert '{certFile}' with --key '{keyFile}': {ex.Message}", ex);
+            }
+        }
+
+        return (client, cas);
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _clientCertificate?.Dispose();
+        if (_trustedCas is not null)
+        {
+            foreach (var ca in _trustedCas)
+            {
+                ca.Dispose();
+            }
+        }
+    }
+}
