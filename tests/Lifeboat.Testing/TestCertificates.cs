@@ -93,8 +93,8 @@ public sealed class TestCertificates : IDisposable
 
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7F;
-        using var signer = ca.CopyWithPrivateKey(caKey);
-        return request.Create(signer, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(29), serial);
+        _ = caKey; // ca carries its key already (CreateSelfSigned)
+        return request.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(29), serial);
     }
 
     private string WriteCert(string name, X509Certificate2 cert)
