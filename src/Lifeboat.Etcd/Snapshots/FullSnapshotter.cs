@@ -1,0 +1,134 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using Lifeboat.Core.Errors;
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Core.Storage;
+using Lifeboat.Etcd.Bolt;
+using Lifeboat.Etcd.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lifeboat.Etcd.Snapshots;
+
+/// <summary>
+/// Takes full snapshots: streams Maintenance.Snapshot from one member straight into the store, hashing and scanning it
+/// on the way, and commits it under a name that carries the revision the database really holds.
+/// </summary>
+/// <remarks>
+/// The stored bytes are exactly what <c>etcdctl snapshot save</c> writes: the bbolt database followed by its 32-byte
+/// SHA-256, optionally gzip-compressed, so an uncompressed snapshot restores with <c>etcdctl snapshot restore</c>.
+/// The revision is read from the database itself (<see cref="BoltRevisionScanner"/>), never from a call made before
+/// the stream, which under concurrent writes is older than the content. Nothing is visible in the store unless the
+/// stream completed, etcd's hash matched and the revision was found.
+/// </remarks>
+public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, TimeProvider? time = null, ILogger? logger = null)
+{
+    private const int EtcdHashLength = 32;
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+
+    public async Task<FullSnapshotResult> TakeAsync(Compression compression, IProgress<SnapshotProgress>? progress, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var status = await client.StatusAsync(null, cancellationToken);
+        var endpoint = client.CurrentEndpoint; // stream from the member we just asked, not one that may lag behind it
+        EtcdLog.SnapshotStarted(_logger, endpoint.ToString(), status.Header.Revision, status.DbSize);
+
+        var dbBytes = 0L;
+        await using var write = await store.BeginWriteAsync(cancellationToken);
+        try
+        {
+            var (hash, bolt) = await StreamAsync(endpoint, write.Content, compression, progress, b => dbBytes = b, cancellationToken);
+            if (bolt.Revision < status.Header.Revision)
+            {
+                throw new IntegrityException(
+                    $"the snapshot from {endpoint} holds revision {bolt.Revision}, older than the {status.Header.Revision} that member reported before it",
+                    "take the snapshot again; if it repeats, check that member's health");
+            }
+
+            var name = SnapshotName.Full(bolt.Revision, _time.GetUtcNow(), compression);
+            var key = SnapshotLayout.ToKey(name);
+            var stored = await write.CommitAsync(key, overwrite: false, cancellationToken);
+            var duration = _time.GetElapsedTime(started);
+            EtcdLog.SnapshotStored(_logger, key, bolt.Revision, stored.Size, duration.TotalSeconds);
+            return new FullSnapshotResult(key, name, stored.Size, dbBytes, Convert.ToHexStringLower(hash), status.Header.Revision,
+                endpoint.ToString(), duration);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            EtcdLog.SnapshotFailed(_logger, dbBytes, ex.Message);
+            throw;
+        }
+    }
+
+    private async Task<(byte[] Hash, BoltRevision Bolt)> StreamAsync(Uri endpoint, Stream destination, Compression compression,
+        IProgress<SnapshotProgress>? progress, Action<long> onBytes, CancellationToken cancellationToken)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var scanner = new BoltRevisionScanner();
+        var sink = compression == Compression.Gzip
+            ? new GZipStream(destination, CompressionLevel.Fastest, leaveOpen: true)
+            : destination;
+        try
+        {
+            long received = 0;
+            long? total = null;
+            var dataDone = false;
+            byte[]? etcdHash = null;
+            await foreach (var message in client.SnapshotAsync(endpoint, cancellationToken))
+            {
+                if (dataDone)
+                {
+                    if (etcdHash is not null)
+                    {
+                        throw new IntegrityException($"{endpoint} sent more after the snapshot's hash", "take the snapshot again");
+                    }
+
+                    etcdHash = message.Blob.ToByteArray();
+                    continue;
+                }
+
+                var blob = message.Blob.Memory;
+                total ??= received + blob.Length + (long)message.RemainingBytes;
+                sha.AppendData(blob.Span);
+                scanner.Append(blob.Span);
+                await sink.WriteAsync(blob, cancellationToken);
+                received += blob.Length;
+                onBytes(received);
+                progress?.Report(new SnapshotProgress(received, total));
+                dataDone = message.RemainingBytes == 0;
+            }
+
+            if (!dataDone || etcdHash is null)
+            {
+                throw new IntegrityException(
+                    $"the snapshot stream from {endpoint} ended early ({received} of {total?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} bytes{(dataDone ? ", no hash" : "")})",
+                    "etcd may have stopped mid-stream; take the snapshot again");
+            }
+
+            var computed = sha.GetHashAndReset();
+            if (etcdHash.Length != EtcdHashLength || !CryptographicOperations.FixedTimeEquals(computed, etcdHash))
+            {
+                throw new IntegrityException(
+                    $"the snapshot from {endpoint} does not match the hash etcd sent with it ({received} bytes)",
+                    "take the snapshot again; if it repeats, the member's database or the network corrupts data");
+            }
+
+            await sink.WriteAsync(etcdHash, cancellationToken);
+            var bolt = scanner.Complete();
+            if (compression == Compression.Gzip)
+            {
+                await sink.DisposeAsync(); // writes the gzip trailer before the commit
+            }
+
+            return (computed, bolt);
+        }
+        finally
+        {
+            if (!ReferenceEquals(sink, destination))
+            {
+                await sink.DisposeAsync();
+            }
+        }
+    }
+}
