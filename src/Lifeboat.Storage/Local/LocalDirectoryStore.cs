@@ -46,6 +46,7 @@ public sealed class LocalDirectoryStore : ISnapshotStore
     public async IAsyncEnumerable<StoredObject> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(prefix);
+        cancellationToken.ThrowIfCancellationRequested();
         var files = Guard(_root, "list the store", () =>
             Directory.Exists(_root)
                 ? Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories).ToList()

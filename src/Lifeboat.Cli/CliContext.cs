@@ -1,0 +1,28 @@
+using Lifeboat.Cli.Output;
+using Microsoft.Extensions.Logging;
+
+namespace Lifeboat.Cli;
+
+/// <summary>What every command handler gets: where to write, whether a person is watching, the clock and logging.</summary>
+internal sealed class CliContext(TextWriter output, TextWriter error, bool interactive, TimeProvider time) : IDisposable
+{
+    private ILoggerFactory? _loggers;
+
+    public TextWriter Output { get; } = output;
+    public TextWriter Error { get; } = error;
+
+    /// <summary>True when standard error is a terminal: progress bars instead of plain progress lines.</summary>
+    public bool Interactive { get; } = interactive;
+
+    public TimeProvider Time { get; } = time;
+
+    public bool Verbose { get; set; }
+
+    public ILoggerFactory Loggers => _loggers ??= LoggerFactory.Create(builder =>
+    {
+        builder.SetMinimumLevel(Verbose ? LogLevel.Debug : LogLevel.Warning);
+        builder.AddProvider(new WriterLoggerProvider(Error));
+    });
+
+    public void Dispose() => _loggers?.Dispose();
+}

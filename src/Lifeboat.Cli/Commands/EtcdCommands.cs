@@ -1,0 +1,135 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Lifeboat.Cli.Output;
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Etcd.Client;
+using Lifeboat.Etcd.Snapshots;
+
+namespace Lifeboat.Cli.Commands;
+
+/// <summary><c>lifeboat etcd ...</c>: snapshots of etcd.</summary>
+internal static class EtcdCommands
+{
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    public static Command Create(CliContext context)
+    {
+        var etcd = new Command("etcd", "Back up and restore etcd (the Kubernetes object store)");
+        var snapshot = new Command("snapshot", "Take snapshots of a live etcd");
+        snapshot.Subcommands.Add(CreateFull(context));
+        etcd.Subcommands.Add(snapshot);
+        var snapshots = new Command("snapshots", "Inspect the snapshots in a store");
+        snapshots.Subcommands.Add(CreateList(context));
+        etcd.Subcommands.Add(snapshots);
+        return etcd;
+    }
+
+    private static Command CreateFull(CliContext context)
+    {
+        var connection = new EtcdConnectionOptions();
+        var store = new StoreOptions();
+        var compression = new Option<Compression>("--compression")
+        {
+            Description = "Compression of the stored snapshot (none restores directly with etcdctl)",
+            HelpName = "none|gzip",
+            DefaultValueFactory = _ => Compression.None,
+        };
+        var output = OutputOption();
+        var command = new Command("full", "Stream a full snapshot of etcd into the store, verified and named by the revision it holds");
+        connection.AddTo(command);
+        store.AddTo(command);
+        command.Options.Add(compression);
+        command.Options.Add(output);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var clientOptions = connection.Read(parse);
+            var target = store.Open(parse, context.Time);
+            using var client = new EtcdClient(clientOptions, context.Loggers.CreateLogger("Lifeboat.Etcd"));
+            var snapshotter = new FullSnapshotter(client, target, context.Time, context.Loggers.CreateLogger("Lifeboat.Etcd.Snapshots"));
+            var result = await TransferProgress.RunAsync(context, "full snapshot",
+                progress => snapshotter.TakeAsync(parse.GetValue(compression), progress, cancellationToken));
+            if (parse.GetValue(output) == OutputFormat.Json)
+            {
+                await context.Output.WriteLineAsync(JsonSerializer.Serialize(result, Json));
+            }
+            else
+            {
+                var rate = result.DatabaseBytes / Math.Max(result.Duration.TotalSeconds, 0.001);
+                await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"stored {result.Key} in {target.Location}: revision {result.Name.LastRevision}, {Bytes.Format(result.StoredBytes)} " +
+                    $"({Bytes.Format(result.DatabaseBytes)} database) in {result.Duration.TotalSeconds:0.00} s, {Bytes.Format(rate)}/s, sha256 {result.DatabaseSha256}"));
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command CreateList(CliContext context)
+    {
+        var store = new StoreOptions();
+        var output = OutputOption(OutputFormat.Table);
+        var command = new Command("list", "List the etcd snapshots in a store, in chain order");
+        store.AddTo(command);
+        command.Options.Add(output);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var source = store.Open(parse, context.Time);
+            var snapshots = await SnapshotCatalog.ListAsync(source, cancellationToken);
+            if (parse.GetValue(output) == OutputFormat.Json)
+            {
+                var rows = snapshots.Select(s => new
+                {
+                    s.Key,
+                    s.Name.Kind,
+                    s.Name.FirstRevision,
+                    s.Name.LastRevision,
+                    s.Name.CreatedAt,
+                    s.Name.Compression,
+                    Encrypted = s.Name.EncryptionKeyId is not null,
+                    s.Name.EncryptionKeyId,
+                    s.Stored.Size,
+                });
+                await context.Output.WriteLineAsync(JsonSerializer.Serialize(new { store = source.Location, snapshots = rows }, Json));
+                return ExitCodes.Success;
+            }
+
+            if (snapshots.Count == 0)
+            {
+                await context.Error.WriteLineAsync($"no etcd snapshots in {source.Location}");
+                return ExitCodes.Success;
+            }
+
+            var table = new TextTable("KIND", "FIRST", "LAST", "CREATED (UTC)", "SIZE", "COMPRESSION", "ENCRYPTION", "KEY");
+            foreach (var s in snapshots)
+            {
+                table.Add(
+                    s.Name.Kind == SnapshotKind.Full ? "full" : "delta",
+                    s.Name.Kind == SnapshotKind.Full ? "-" : s.Name.FirstRevision.ToString(CultureInfo.InvariantCulture),
+                    s.Name.LastRevision.ToString(CultureInfo.InvariantCulture),
+                    s.Name.CreatedAt.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+                    Bytes.Format(s.Stored.Size),
+                    s.Name.Compression.ToString().ToLowerInvariant(),
+                    s.Name.EncryptionKeyId ?? "none",
+                    s.Key);
+            }
+
+            await table.WriteToAsync(context.Output);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Option<OutputFormat> OutputOption(OutputFormat defaultFormat = OutputFormat.Text) => new("--output", "-o")
+    {
+        Description = "Output format",
+        HelpName = defaultFormat == OutputFormat.Table ? "table|json" : "text|json",
+        DefaultValueFactory = _ => defaultFormat,
+    };
+}

@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Lifeboat.Etcd;
+
+namespace Lifeboat.Cli.Commands;
+
+/// <summary>etcdctl-compatible connection flags, shared by every command that talks to etcd.</summary>
+internal sealed class EtcdConnectionOptions
+{
+    public Option<string> Endpoints { get; } = new("--endpoints")
+    {
+        Description = "Comma-separated etcd client URLs (http:// or https://), tried in order [env: LIFEBOAT_ENDPOINTS]",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LIFEBOAT_ENDPOINTS") ?? "http://127.0.0.1:2379",
+    };
+
+    public Option<FileInfo?> CaCert { get; } = new("--cacert") { Description = "PEM file of the CA that signs etcd's server certificate" };
+
+    public Option<FileInfo?> Cert { get; } = new("--cert") { Description = "PEM client certificate, for etcd's --client-cert-auth" };
+
+    public Option<FileInfo?> Key { get; } = new("--key") { Description = "PEM private key of --cert" };
+
+    public Option<TimeSpan> DialTimeout { get; } = new("--dial-timeout")
+    {
+        Description = "Time to connect to one endpoint: 500ms, 5s, 1m",
+        HelpName = "duration",
+        DefaultValueFactory = _ => TimeSpan.FromSeconds(5),
+        CustomParser = r => Durations.Parse(r),
+    };
+
+    public Option<int> MaxRecvBytes { get; } = new("--max-recv-bytes")
+    {
+        Description = "Largest single message accepted from etcd, in bytes",
+        DefaultValueFactory = _ => 512 * 1024 * 1024,
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Endpoints);
+        command.Options.Add(CaCert);
+        command.Options.Add(Cert);
+        command.Options.Add(Key);
+        command.Options.Add(DialTimeout);
+        command.Options.Add(MaxRecvBytes);
+    }
+
+    /// <exception cref="ArgumentException">A flag is invalid; the message says which and how to fix it.</exception>
+    public EtcdClientOptions Read(ParseResult parse)
+    {
+        var options = new EtcdClientOptions
+        {
+            Endpoints = EtcdClientOptions.ParseEndpoints(parse.GetValue(Endpoints) ?? ""),
+            CaCertificateFile = parse.GetValue(CaCert)?.FullName,
+            ClientCertificateFile = parse.GetValue(Cert)?.FullName,
+            ClientKeyFile = parse.GetValue(Key)?.FullName,
+            DialTimeout = parse.GetValue(DialTimeout),
+            MaxReceiveMessageBytes = parse.GetValue(MaxRecvBytes),
+        };
+        options.Validate();
+        return options;
+    }
+}

@@ -1,0 +1,32 @@
+namespace Lifeboat.Cli;
+
+/// <summary>The exit codes of <c>lifeboat</c>; documented in docs/exit-codes.md and in <c>lifeboat --help</c>.</summary>
+public static class ExitCodes
+{
+    /// <summary>The command did what it was asked.</summary>
+    public const int Success = 0;
+
+    /// <summary>An unexpected internal error (a bug): run again with --verbose and report the stack trace.</summary>
+    public const int InternalError = 1;
+
+    /// <summary>The command line or configuration is wrong: an unknown flag, a missing value, an invalid endpoint.</summary>
+    public const int Usage = 2;
+
+    /// <summary>etcd could not be reached: connection refused, DNS, TLS or HTTP/2 handshake failure, a broken stream.</summary>
+    public const int EtcdUnavailable = 3;
+
+    /// <summary>etcd answered with an error: permission denied, request too large, compacted revision, no leader.</summary>
+    public const int EtcdError = 4;
+
+    /// <summary>The snapshot store failed: not writable, full, missing object, unsupported location.</summary>
+    public const int StoreError = 5;
+
+    /// <summary>Data failed verification: hash mismatch, truncated stream, unreadable database.</summary>
+    public const int IntegrityError = 6;
+
+    /// <summary>Interrupted (SIGINT/SIGTERM) before finishing; nothing partial was kept.</summary>
+    public const int Interrupted = 130;
+
+    public const string HelpText =
+        "Exit codes: 0 success, 1 internal error, 2 usage, 3 etcd unreachable, 4 etcd error, 5 store error, 6 integrity error, 130 interrupted.";
+}

@@ -1,0 +1,56 @@
+using System.CommandLine;
+using Lifeboat.Cli.Commands;
+using Lifeboat.Cli.Output;
+
+namespace Lifeboat.Cli;
+
+/// <summary>
+/// The <c>lifeboat</c> command line: noun-verb commands (<c>lifeboat etcd snapshot full</c>). Every failure ends as
+/// one line on standard error and a documented exit code (<see cref="ExitCodes"/>); stack traces only with --verbose.
+/// </summary>
+internal static class LifeboatCli
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, bool interactive, CancellationToken cancellationToken)
+    {
+        using var context = new CliContext(output, error, interactive, TimeProvider.System);
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Show debug logs and stack traces", Recursive = true };
+        var root = new RootCommand("Lifeboat: backup and restore for Kubernetes clusters (etcd, volumes, resources).\n" + ExitCodes.HelpText);
+        root.Options.Add(verbose);
+        root.Subcommands.Add(EtcdCommands.Create(context));
+
+        var parse = root.Parse(args);
+        context.Verbose = parse.GetValue(verbose);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors)
+            {
+                await error.WriteLineAsync($"error: {e.Message} — fix: see '{CommandPath(parse)} --help'");
+            }
+
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false },
+                cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ErrorReporter.Report(ex, error, context.Verbose);
+        }
+    }
+
+    private static string CommandPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var result = parse.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Add(result.Command.Name);
+        }
+
+        names.Reverse();
+        names[0] = "lifeboat";
+        return string.Join(' ', names);
+    }
+}

@@ -1,0 +1,42 @@
+using Lifeboat.Core.Errors;
+using Lifeboat.Etcd;
+using Lifeboat.Etcd.Grpc;
+
+namespace Lifeboat.Cli.Output;
+
+/// <summary>Turns any failure into one line on standard error (cause, then the fix) and its documented exit code.</summary>
+internal static class ErrorReporter
+{
+    public static int Report(Exception exception, TextWriter error, bool verbose)
+    {
+        var (code, message, hint) = exception switch
+        {
+            OperationCanceledException => (ExitCodes.Interrupted, "interrupted; nothing partial was kept", null),
+            EtcdException { StatusCode: GrpcStatusCode.Unavailable or GrpcStatusCode.DeadlineExceeded } e => (ExitCodes.EtcdUnavailable, e.Message, e.Hint),
+            EtcdException e => (ExitCodes.EtcdError, e.Message, e.Hint),
+            StoreException e => (ExitCodes.StoreError, e.Message, e.Hint),
+            IntegrityException e => (ExitCodes.IntegrityError, e.Message, e.Hint),
+            LifeboatException e => (ExitCodes.InternalError, e.Message, e.Hint),
+            ArgumentException e => (ExitCodes.Usage, e.Message, "see --help"),
+            _ => (ExitCodes.InternalError, $"unexpected error: {exception.GetType().Name}: {exception.Message}",
+                "this is a bug; run again with --verbose and report the output"),
+        };
+
+        var line = "error: " + OneLine(message);
+        if (!string.IsNullOrEmpty(hint))
+        {
+            line += " — fix: " + OneLine(hint);
+        }
+
+        error.WriteLine(line);
+        if (verbose)
+        {
+            error.WriteLine(exception.ToString());
+        }
+
+        return code;
+    }
+
+    private static string OneLine(string text) =>
+        string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).TrimEnd('.');
+}

@@ -1,0 +1,8 @@
+namespace Lifeboat.Cli.Output;
+
+internal enum OutputFormat
+{
+    Text,
+    Table,
+    Json,
+}

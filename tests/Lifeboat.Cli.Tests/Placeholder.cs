@@ -1,0 +1,1 @@
+namespace Lifeboat.Cli.Tests; internal static class Placeholder { }
