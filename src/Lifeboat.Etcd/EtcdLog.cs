@@ -14,6 +14,6 @@ internal static partial class EtcdLog
     [LoggerMessage(1102, LogLevel.Information, "Full snapshot {Key} stored: revision {Revision}, {Bytes} bytes in {Seconds:0.00} s")]
     public static partial void SnapshotStored(ILogger logger, string key, long revision, long bytes, double seconds);
 
-    [LoggerMessage(1103, LogLevel.Warning, "Full snapshot failed after {Bytes} bytes; nothing was stored: {Reason}")]
+    [LoggerMessage(1103, LogLevel.Debug, "Full snapshot failed after {Bytes} bytes; nothing was stored: {Reason}")]
     public static partial void SnapshotFailed(ILogger logger, long bytes, string reason);
 }

@@ -1,1 +1,0 @@
-namespace Lifeboat.Cli.Tests; internal static class Placeholder { }
