@@ -32,7 +32,7 @@ public sealed class TlsCommandTests : IAsyncLifetime
         var (code, _, stderr) = await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", _etcd!.ClientUrl.ToString(),
             "--cacert", _pki.CaCertFile, "--store", _dir.Combine("s"));
         Assert.Equal(ExitCodes.EtcdUnavailable, code);
-        Assert.Contains("client certificate", stderr, StringComparison.Ordinal);
+        Assert.True(stderr.Contains("client certificate", StringComparison.Ordinal), stderr);
         Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 

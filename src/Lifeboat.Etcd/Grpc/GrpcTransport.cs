@@ -221,44 +221,49 @@ public sealed class GrpcTransport : IDisposable
         }
     }
 
-    private static EtcdException Describe(Exception ex, Uri endpoint, string method)
+    private EtcdException Describe(Exception ex, Uri endpoint, string method)
     {
         var name = endpoint.ToString();
-        var root = ex;
-        while (root.InnerException is not null && root is not SocketException and not AuthenticationException)
+        var chain = new List<Exception>();
+        for (var e = ex; e is not null; e = e.InnerException)
         {
-            root = root.InnerException;
+            chain.Add(e);
         }
 
+        var socket = chain.OfType<SocketException>().FirstOrDefault();
+        var auth = chain.OfType<AuthenticationException>().FirstOrDefault();
+        var handshake = chain.Any(e => e.Message.Contains("HTTP/2 handshake", StringComparison.OrdinalIgnoreCase));
+        var root = chain[^1];
         var https = endpoint.Scheme == "https";
         var reason = ex is HttpRequestException hre ? hre.HttpRequestError : HttpRequestError.Unknown;
-        var (message, hint, notSent) = root switch
+        var clientCertHint = _clientCertificate is null
+            ? "this usually means etcd requires a client certificate (--client-cert-auth) and none was given: pass --cert and --key signed by etcd's --trusted-ca-file"
+            : "this usually means etcd rejected the client certificate: check that --cert is signed by etcd's --trusted-ca-file and has not expired";
+        var (message, hint, notSent) = (socket, auth) switch
         {
-            SocketException { SocketErrorCode: SocketError.ConnectionRefused } =>
+            ({ SocketErrorCode: SocketError.ConnectionRefused }, _) =>
                 ($"cannot connect to etcd at {name}: connection refused",
                  "check that etcd is running and that --endpoints names its client URL", true),
-            SocketException { SocketErrorCode: SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData } =>
+            ({ SocketErrorCode: SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData }, _) =>
                 ($"cannot resolve the host of {name}", "check the host name in --endpoints", true),
-            SocketException se =>
-                ($"cannot connect to etcd at {name}: {se.Message}", "check that etcd is running and reachable", true),
-            AuthenticationException ae when https && ae.Message.Contains("certificate", StringComparison.OrdinalIgnoreCase) =>
-                ($"TLS with {name} failed: {ae.Message}",
+            (not null, _) when !handshake =>
+                ($"cannot connect to etcd at {name}: {socket.Message}", "check that etcd is running and reachable", true),
+            (_, not null) when https && auth.Message.Contains("certificate", StringComparison.OrdinalIgnoreCase) =>
+                ($"TLS with {name} failed: {auth.Message}",
                  "pass --cacert with the CA that signed etcd's server certificate, and check the host name it was issued for", true),
-            AuthenticationException ae when https =>
-                ($"TLS with {name} failed: {ae.Message}",
+            (_, not null) when https =>
+                ($"TLS with {name} failed: {auth.Message}",
                  "if etcd serves plain HTTP on that port, use http://; otherwise check --cacert/--cert/--key", true),
             _ when reason == HttpRequestError.NameResolutionError =>
                 ($"cannot resolve the host of {name}", "check the host name in --endpoints", true),
+            _ when handshake && https =>
+                ($"etcd at {name} did not complete the HTTP/2 handshake", clientCertHint, true),
+            _ when handshake =>
+                ($"{name} did not complete the HTTP/2 handshake",
+                 "if etcd serves TLS on that port, use https:// (with --cacert and, if it asks for one, --cert/--key)", true),
             _ when reason == HttpRequestError.SecureConnectionError =>
                 ($"TLS with {name} failed: {root.Message}",
                  "if etcd serves plain HTTP on that port, use http://; otherwise check --cacert/--cert/--key", true),
-            _ when ex.Message.Contains("HTTP/2 handshake", StringComparison.OrdinalIgnoreCase)
-                   || root.Message.Contains("HTTP/2 handshake", StringComparison.OrdinalIgnoreCase) =>
-                https
-                    ? ($"etcd at {name} did not complete the HTTP/2 handshake",
-                       "this usually means etcd requires a client certificate that was not given or was rejected: pass --cert and --key (signed by etcd's --trusted-ca-file)", true)
-                    : ($"{name} did not complete the HTTP/2 handshake",
-                       "if etcd serves TLS on that port, use https:// (with --cacert and, if it asks for one, --cert/--key)", true),
             _ when reason == HttpRequestError.ConnectionError =>
                 ($"cannot connect to etcd at {name}: {root.Message}", "check that etcd is running and reachable", true),
             _ => ($"{method} to {name} failed: {root.Message}",

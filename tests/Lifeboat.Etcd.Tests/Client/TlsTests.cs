@@ -39,7 +39,9 @@ public sealed class TlsTests : IAsyncLifetime
     {
         using var client = new EtcdClient(new EtcdClientOptions { Endpoints = [Server.ClientUrl], CaCertificateFile = _pki.CaCertFile });
         var ex = await Assert.ThrowsAsync<EtcdException>(() => client.StatusAsync(null, default));
-        Assert.Contains("--cert", ex.Hint, StringComparison.Ordinal);
+        Assert.Contains("HTTP/2 handshake", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("requires a client certificate", ex.Hint, StringComparison.Ordinal);
+        Assert.True(ex.NotSent);
     }
 
     [Fact]
@@ -53,7 +55,7 @@ public sealed class TlsTests : IAsyncLifetime
             ClientKeyFile = _pki.StrangerKeyFile,
         });
         var ex = await Assert.ThrowsAsync<EtcdException>(() => client.StatusAsync(null, default));
-        Assert.Contains("--cert", ex.Hint, StringComparison.Ordinal);
+        Assert.Contains("rejected the client certificate", ex.Hint, StringComparison.Ordinal);
     }
 
     [Fact]
