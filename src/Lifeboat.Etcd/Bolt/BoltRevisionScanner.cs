@@ -49,6 +49,7 @@ public sealed class BoltRevisionScanner
     private readonly List<long> _leafRevisions = [];
     private readonly List<Capture> _captures = [];
     private readonly Meta?[] _metas = new Meta?[2];
+    private (long[] Ids, long[] Revisions)? _leafRevisionIndex;
     private byte[] _block = new byte[MinHeaderBytes];
     private int _blockFill;
     private int _pageSize;
@@ -70,6 +71,13 @@ public sealed class BoltRevisionScanner
         _bytes += data.Length;
         while (!data.IsEmpty)
         {
+            if (_pageSize != 0 && _blockFill == 0 && data.Length >= _pageSize)
+            {
+                OnBlock(data[.._pageSize]); // whole pages in place: no copy for the pages that are not kept
+                data = data[_pageSize..];
+                continue;
+            }
+
             var want = (_pageSize == 0 ? MinHeaderBytes : _pageSize) - _blockFill;
             var n = Math.Min(want, data.Length);
             data[..n].CopyTo(_block.AsSpan(_blockFill));
@@ -110,23 +118,23 @@ public sealed class BoltRevisionScanner
         return new BoltRevision(revision, newestKey, compacted, _pageSize, meta.TxId);
     }
 
-    private void OnBlock(byte[] block)
+    private void OnBlock(ReadOnlySpan<byte> block)
     {
         for (var i = _captures.Count - 1; i >= 0; i--)
         {
             var capture = _captures[i];
-            block.CopyTo(capture.Buffer, capture.Filled);
+            block.CopyTo(capture.Buffer.AsSpan(capture.Filled));
             capture.Filled += block.Length;
             if (capture.Filled == capture.Buffer.Length)
             {
                 _captures.RemoveAt(i);
-                Summarize(capture.PageId, capture.Buffer, copy: false);
+                Summarize(capture.PageId, capture.Buffer, capture.Buffer);
             }
         }
 
         var id = BinaryPrimitives.ReadInt64LittleEndian(block);
-        var flags = BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(8));
-        var overflow = BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(12));
+        var flags = BinaryPrimitives.ReadUInt16LittleEndian(block[8..]);
+        var overflow = BinaryPrimitives.ReadUInt32LittleEndian(block[12..]);
         if (id == _pageIndex)
         {
             if (flags == MetaPage && _pageIndex < 2)
@@ -138,12 +146,12 @@ public sealed class BoltRevisionScanner
                 var span = (overflow + 1L) * _pageSize;
                 if (overflow == 0)
                 {
-                    Summarize(_pageIndex, block, copy: true);
+                    Summarize(_pageIndex, block, null);
                 }
                 else if (span <= _maxCapturedPageBytes)
                 {
                     var capture = new Capture(_pageIndex, new byte[span]) { Filled = block.Length };
-                    block.CopyTo(capture.Buffer, 0);
+                    block.CopyTo(capture.Buffer);
                     _captures.Add(capture);
                 }
             }
@@ -152,12 +160,13 @@ public sealed class BoltRevisionScanner
         _pageIndex++;
     }
 
-    private void Summarize(long pageId, byte[] page, bool copy)
+    /// <param name="owned">The page as an array this scanner may keep, or null to copy <paramref name="page"/> if kept.</param>
+    private void Summarize(long pageId, ReadOnlySpan<byte> page, byte[]? owned)
     {
-        var flags = BinaryPrimitives.ReadUInt16LittleEndian(page.AsSpan(8));
+        var flags = BinaryPrimitives.ReadUInt16LittleEndian(page[8..]);
         if (flags == BranchPage)
         {
-            _branches[pageId] = copy ? (byte[])page.Clone() : page;
+            _branches[pageId] = owned ?? page.ToArray();
             return;
         }
 
@@ -171,17 +180,17 @@ public sealed class BoltRevisionScanner
         foreach (var e in elements)
         {
             hasBucket |= (e.Flags & BucketLeafFlag) != 0;
-            hasCompactKey |= page.AsSpan(e.KeyOffset, e.KeyLength).SequenceEqual(FinishedCompactRevKey);
+            hasCompactKey |= page.Slice(e.KeyOffset, e.KeyLength).SequenceEqual(FinishedCompactRevKey);
         }
 
         if (hasBucket)
         {
-            _bucketLeaves[pageId] = copy ? (byte[])page.Clone() : page;
+            _bucketLeaves[pageId] = owned ??= page.ToArray();
         }
 
         if (hasCompactKey)
         {
-            _metaLeaves[pageId] = copy ? (byte[])page.Clone() : page;
+            _metaLeaves[pageId] = owned ?? page.ToArray();
         }
 
         if (elements.Count == 0)
@@ -189,7 +198,7 @@ public sealed class BoltRevisionScanner
             _leafIds.Add(pageId);
             _leafRevisions.Add(0);
         }
-        else if (TryMainRevision(page.AsSpan(elements[^1].KeyOffset, elements[^1].KeyLength), out var rev))
+        else if (TryMainRevision(page.Slice(elements[^1].KeyOffset, elements[^1].KeyLength), out var rev))
         {
             _leafIds.Add(pageId);
             _leafRevisions.Add(rev);
@@ -258,8 +267,6 @@ public sealed class BoltRevisionScanner
         return at >= 0 ? _leafRevisionIndex.Value.Revisions[at] : throw Corrupt($"the newest page of the 'key' bucket ({page}) is missing or unreadable");
     }
 
-    private (long[] Ids, long[] Revisions)? _leafRevisionIndex;
-
     private long FinishedCompactRevision(BucketRef bucket)
     {
         var leaf = bucket.Inline ?? DescendTo(bucket.Root, FinishedCompactRevKey, _metaLeaves);
@@ -321,10 +328,10 @@ public sealed class BoltRevisionScanner
         throw Corrupt("the tree is deeper than 64 levels");
     }
 
-    private static bool TryReadLeaf(byte[] page, out List<LeafElement> elements)
+    private static bool TryReadLeaf(ReadOnlySpan<byte> page, out List<LeafElement> elements)
     {
         elements = [];
-        var count = BinaryPrimitives.ReadUInt16LittleEndian(page.AsSpan(10));
+        var count = BinaryPrimitives.ReadUInt16LittleEndian(page[10..]);
         if (PageHeaderSize + (count * 16L) > page.Length)
         {
             return false;
@@ -333,10 +340,10 @@ public sealed class BoltRevisionScanner
         for (var i = 0; i < count; i++)
         {
             var at = PageHeaderSize + (i * 16);
-            var flags = BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan(at));
-            var pos = BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan(at + 4));
-            var ksize = BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan(at + 8));
-            var vsize = BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan(at + 12));
+            var flags = BinaryPrimitives.ReadUInt32LittleEndian(page[at..]);
+            var pos = BinaryPrimitives.ReadUInt32LittleEndian(page[(at + 4)..]);
+            var ksize = BinaryPrimitives.ReadUInt32LittleEndian(page[(at + 8)..]);
+            var vsize = BinaryPrimitives.ReadUInt32LittleEndian(page[(at + 12)..]);
             var keyOffset = at + (long)pos;
             if (keyOffset + ksize + vsize > page.Length)
             {
@@ -381,9 +388,9 @@ public sealed class BoltRevisionScanner
         return pageSize;
     }
 
-    private static Meta? ReadMeta(byte[] page)
+    private static Meta? ReadMeta(ReadOnlySpan<byte> page)
     {
-        var m = page.AsSpan(PageHeaderSize);
+        var m = page[PageHeaderSize..];
         if (BinaryPrimitives.ReadUInt32LittleEndian(m) != Magic || BinaryPrimitives.ReadUInt32LittleEndian(m[4..]) != 2)
         {
             return null;

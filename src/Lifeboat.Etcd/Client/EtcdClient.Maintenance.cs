@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using Lifeboat.Etcd.Protocol;
+using Lifeboat.Etcd.Snapshots;
 
 namespace Lifeboat.Etcd.Client;
 
@@ -23,4 +25,16 @@ public sealed partial class EtcdClient
     /// </summary>
     public IAsyncEnumerable<SnapshotResponse> SnapshotAsync(Uri? endpoint, CancellationToken cancellationToken) =>
         _transport.ServerStreamingAsync("/etcdserverpb.Maintenance/Snapshot", new SnapshotRequest(), SnapshotResponse.Parser, endpoint, cancellationToken);
+
+    /// <summary>
+    /// The same stream as <see cref="SnapshotAsync"/>, decoded without copying: each chunk's blob is valid only until
+    /// the next iteration. This is what full snapshots use.
+    /// </summary>
+    public async IAsyncEnumerable<SnapshotChunk> SnapshotChunksAsync(Uri? endpoint, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var message in _transport.ServerStreamingRawAsync("/etcdserverpb.Maintenance/Snapshot", new SnapshotRequest(), endpoint, cancellationToken))
+        {
+            yield return SnapshotChunk.Decode(message);
+        }
+    }
 }

@@ -7,7 +7,7 @@ namespace Lifeboat.Etcd.Grpc;
 /// <summary>One HTTP/2 exchange after its response headers arrived: reads messages and the final status.</summary>
 internal sealed class ActiveCall(HttpRequestMessage request, HttpResponseMessage response, string endpoint, int maxMessageBytes) : IDisposable
 {
-    private Stream? _body;
+    private GrpcMessageReader? _reader;
     private bool _ended;
 
     public string Endpoint => endpoint;
@@ -44,6 +44,16 @@ internal sealed class ActiveCall(HttpRequestMessage request, HttpResponseMessage
     public async ValueTask<T?> ReadAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken)
         where T : class, IMessage<T>
     {
+        var raw = await ReadRawAsync(cancellationToken);
+        return raw is { } bytes ? parser.ParseFrom(bytes.Span) : null;
+    }
+
+    /// <summary>
+    /// The next message's protobuf bytes, valid until the next read; null when the call ended with status OK.
+    /// For hot streams that decode their messages without copying (Snapshot).
+    /// </summary>
+    public async ValueTask<ReadOnlyMemory<byte>?> ReadRawAsync(CancellationToken cancellationToken)
+    {
         if (_ended)
         {
             return null;
@@ -51,9 +61,8 @@ internal sealed class ActiveCall(HttpRequestMessage request, HttpResponseMessage
 
         try
         {
-            _body ??= await response.Content.ReadAsStreamAsync(cancellationToken);
-            var message = await GrpcFraming.ReadAsync(_body, parser, maxMessageBytes, endpoint, cancellationToken);
-            if (message is not null)
+            _reader ??= new GrpcMessageReader(await response.Content.ReadAsStreamAsync(cancellationToken), maxMessageBytes, endpoint);
+            if (await _reader.ReadAsync(cancellationToken) is { } message)
             {
                 return message;
             }
@@ -84,7 +93,7 @@ internal sealed class ActiveCall(HttpRequestMessage request, HttpResponseMessage
     {
         while (!_ended)
         {
-            _ = await ReadAsync(Empty.Parser, cancellationToken);
+            _ = await ReadRawAsync(cancellationToken);
         }
     }
 
@@ -112,24 +121,8 @@ internal sealed class ActiveCall(HttpRequestMessage request, HttpResponseMessage
 
     public void Dispose()
     {
-        _body?.Dispose();
+        _reader?.Dispose();
         response.Dispose();
         request.Dispose();
-    }
-
-    /// <summary>A message type with no fields, for skipping to the end of a call.</summary>
-    private sealed class Empty : IMessage<Empty>
-    {
-        public static readonly MessageParser<Empty> Parser = new(() => new Empty());
-
-        public Google.Protobuf.Reflection.MessageDescriptor Descriptor => throw new NotSupportedException();
-        public int CalculateSize() => 0;
-        public Empty Clone() => new();
-        public bool Equals(Empty? other) => other is not null;
-        public override bool Equals(object? obj) => obj is Empty;
-        public override int GetHashCode() => 0;
-        public void MergeFrom(Empty message) { }
-        public void MergeFrom(CodedInputStream input) => input.SkipLastField();
-        public void WriteTo(CodedOutputStream output) { }
     }
 }

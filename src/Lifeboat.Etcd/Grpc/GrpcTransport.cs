@@ -52,6 +52,7 @@ public sealed class GrpcTransport : IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
             AutomaticDecompression = DecompressionMethods.None,
             UseProxy = false,
+            ConnectCallback = ConnectAsync,
             SslOptions = new SslClientAuthenticationOptions
             {
                 ApplicationProtocols = [SslApplicationProtocol.Http2],
@@ -107,6 +108,22 @@ public sealed class GrpcTransport : IDisposable
         var framed = GrpcFraming.Frame(request);
         using var call = await StartAsync(method, endpoint, () => new ByteArrayContent(framed), null, cancellationToken);
         while (await call.ReadAsync(parser, cancellationToken) is { } message)
+        {
+            yield return message;
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="ServerStreamingAsync{TRequest, TResponse}"/> but yields each message's undecoded bytes, valid only
+    /// until the next iteration: for hot streams that decode without copying.
+    /// </summary>
+    public async IAsyncEnumerable<ReadOnlyMemory<byte>> ServerStreamingRawAsync<TRequest>(string method, TRequest request, Uri? endpoint,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+        where TRequest : IMessage
+    {
+        var framed = GrpcFraming.Frame(request);
+        using var call = await StartAsync(method, endpoint, () => new ByteArrayContent(framed), null, cancellationToken);
+        while (await call.ReadRawAsync(cancellationToken) is { } message)
         {
             yield return message;
         }
@@ -271,6 +288,22 @@ public sealed class GrpcTransport : IDisposable
                   false),
         };
         return new EtcdException(GrpcStatusCode.Unavailable, message, hint, name, ex) { NotSent = notSent };
+    }
+
+    /// <summary>Opens the TCP connection, with a read-ahead buffer under HTTP/2 (and under TLS, which the handler adds).</summary>
+    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+            return new ReadAheadStream(new NetworkStream(socket, ownsSocket: true));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     private bool ValidateServerCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)

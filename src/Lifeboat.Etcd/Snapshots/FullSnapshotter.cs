@@ -75,7 +75,7 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
             long? total = null;
             var dataDone = false;
             byte[]? etcdHash = null;
-            await foreach (var message in client.SnapshotAsync(endpoint, cancellationToken))
+            await foreach (var message in client.SnapshotChunksAsync(endpoint, cancellationToken))
             {
                 if (dataDone)
                 {
@@ -84,11 +84,11 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
                         throw new IntegrityException($"{endpoint} sent more after the snapshot's hash", "take the snapshot again");
                     }
 
-                    etcdHash = message.Blob.ToByteArray();
+                    etcdHash = message.Blob.ToArray();
                     continue;
                 }
 
-                var blob = message.Blob.Memory;
+                var blob = message.Blob;
                 total ??= received + blob.Length + (long)message.RemainingBytes;
                 sha.AppendData(blob.Span);
                 scanner.Append(blob.Span);

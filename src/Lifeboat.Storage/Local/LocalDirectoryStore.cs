@@ -5,7 +5,8 @@ using Lifeboat.Core.Storage;
 namespace Lifeboat.Storage.Local;
 
 /// <summary>
-/// A store in a local directory. Writes go to <c>&lt;root&gt;/.tmp/</c> (same file system as the final place), and a
+/// A store in a local directory. Content is written unbuffered and inline (see <see cref="GuardedWriteStream"/>).
+/// Writes go to <c>&lt;root&gt;/.tmp/</c> (same file system as the final place), and a
 /// commit is fsync of the file, an atomic rename into place and fsync of the directory: after a crash an object is
 /// either whole or absent. Files in <c>.tmp</c> are never listed; those older than a day are removed on open.
 /// </summary>
@@ -77,8 +78,7 @@ public sealed class LocalDirectoryStore : ISnapshotStore
         var stream = Guard(_root, "create a file in the store", () =>
         {
             Directory.CreateDirectory(_tempDirectory);
-            return new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16,
-                FileOptions.Asynchronous | FileOptions.SequentialScan);
+            return new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.None);
         });
         return Task.FromResult<IStoreWrite>(new LocalWrite(this, tempPath, new GuardedWriteStream(stream, _root)));
     }
