@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using Google.Protobuf;
 using Lifeboat.Etcd;
 using Lifeboat.Etcd.Client;
-using Lifeboat.Etcd.Protocol;
+using Lifeboat.Testing;
 
-// Bench helper: loads etcd with test data as fast as etcd takes it.
+// Bench helper: loads etcd with test data as fast as etcd takes it, with the same loader the tests use.
 //   load ENDPOINT KEYS VALUE_BYTES [OPS_PER_TXN] [PARALLEL]
 if (args.Length < 4 || args[0] != "load")
 {
@@ -20,30 +19,8 @@ var opsPerTxn = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCultur
 var parallel = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 4;
 
 using var client = new EtcdClient(new EtcdClientOptions { Endpoints = [endpoint], CommandTimeout = TimeSpan.FromMinutes(2) });
-var value = new byte[valueBytes];
-Random.Shared.NextBytes(value); // random bytes: compression gets no free ride
-var payload = ByteString.CopyFrom(value);
-var next = 0;
 var clock = Stopwatch.StartNew();
-await Task.WhenAll(Enumerable.Range(0, parallel).Select(async _ =>
-{
-    while (true)
-    {
-        var start = Interlocked.Add(ref next, opsPerTxn) - opsPerTxn;
-        if (start >= keys)
-        {
-            return;
-        }
-
-        var txn = new TxnRequest();
-        for (var i = start; i < Math.Min(keys, start + opsPerTxn); i++)
-        {
-            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8($"/registry/bench/{i:D9}"), Value = payload } });
-        }
-
-        await client.TxnAsync(txn, CancellationToken.None);
-    }
-}));
+await EtcdLoad.PutManyAsync(client, "/registry/bench/", keys, valueBytes, opsPerTxn, parallel);
 var status = await client.StatusAsync(null, CancellationToken.None);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"loaded {keys} keys x {valueBytes} B in {clock.Elapsed.TotalSeconds:0.0} s; etcd db {status.DbSize / 1048576.0:0} MiB at revision {status.Header.Revision}"));

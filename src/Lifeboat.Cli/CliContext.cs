@@ -21,7 +21,7 @@ internal sealed class CliContext(TextWriter output, TextWriter error, bool inter
     public ILoggerFactory Loggers => _loggers ??= LoggerFactory.Create(builder =>
     {
         builder.SetMinimumLevel(Verbose ? LogLevel.Debug : LogLevel.Warning);
-        builder.AddProvider(new WriterLoggerProvider(Error));
+        builder.AddProvider(new WriterLoggerProvider(Error, Time));
     });
 
     public void Dispose() => _loggers?.Dispose();

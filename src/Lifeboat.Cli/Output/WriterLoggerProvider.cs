@@ -4,15 +4,15 @@ using Microsoft.Extensions.Logging;
 namespace Lifeboat.Cli.Output;
 
 /// <summary>Plain one-line log records on a <see cref="TextWriter"/> (standard error for one-shot commands).</summary>
-internal sealed class WriterLoggerProvider(TextWriter writer) : ILoggerProvider
+internal sealed class WriterLoggerProvider(TextWriter writer, TimeProvider time) : ILoggerProvider
 {
-    public ILogger CreateLogger(string categoryName) => new WriterLogger(writer);
+    public ILogger CreateLogger(string categoryName) => new WriterLogger(writer, time);
 
     public void Dispose()
     {
     }
 
-    private sealed class WriterLogger(TextWriter writer) : ILogger
+    private sealed class WriterLogger(TextWriter writer, TimeProvider time) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
@@ -28,7 +28,7 @@ internal sealed class WriterLoggerProvider(TextWriter writer) : ILoggerProvider
                 LogLevel.Information => "info",
                 _ => "debug",
             };
-            var line = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:HH:mm:ss} {level}: {formatter(state, exception)}");
+            var line = string.Create(CultureInfo.InvariantCulture, $"{time.GetUtcNow():HH:mm:ss} {level}: {formatter(state, exception)}");
             lock (writer)
             {
                 writer.WriteLine(line);
