@@ -40,80 +40,80 @@ public static class RestorePlanner
         switch (target)
         {
             case RestoreTarget.LatestTarget:
-            {
-                var chain = chains.MaxBy(c => (c.LastRevision, c.FirstTime))!;
-                if (chain.GapAfter is { } gap)
                 {
-                    throw GapError(chain, gap, "the latest point");
-                }
+                    var chain = chains.MaxBy(c => (c.LastRevision, c.FirstTime))!;
+                    if (chain.GapAfter is { } gap)
+                    {
+                        throw GapError(chain, gap, "the latest point");
+                    }
 
-                return new RestorePlan(chain.Full, chain.Deltas, chain.LastRevision, null);
-            }
+                    return new RestorePlan(chain.Full, chain.Deltas, chain.LastRevision, null);
+                }
 
             case RestoreTarget.RevisionTarget { Revision: var revision }:
-            {
-                var candidates = chains.Where(c => c.FirstRevision <= revision).ToList();
-                if (candidates.Count == 0)
                 {
-                    throw new RestorePlanException(
-                        $"revision {revision} is before the oldest full snapshot (revision {chains.Min(c => c.FirstRevision)})",
-                        "pick a revision within the spans `lifeboat etcd snapshots list` shows");
-                }
-
-                var chain = candidates.MaxBy(c => (c.FirstRevision, c.FirstTime))!;
-                if (revision > chain.LastRevision)
-                {
-                    if (chain.GapAfter is { } gap)
+                    var candidates = chains.Where(c => c.FirstRevision <= revision).ToList();
+                    if (candidates.Count == 0)
                     {
-                        throw GapError(chain, gap, $"revision {revision}");
+                        throw new RestorePlanException(
+                            $"revision {revision} is before the oldest full snapshot (revision {chains.Min(c => c.FirstRevision)})",
+                            "pick a revision within the spans `lifeboat etcd snapshots list` shows");
                     }
 
-                    throw new RestorePlanException(
-                        $"revision {revision} is past the newest restorable point (revision {chain.LastRevision})",
-                        "restore the latest point (omit --to-revision) or pick an earlier revision");
-                }
+                    var chain = candidates.MaxBy(c => (c.FirstRevision, c.FirstTime))!;
+                    if (revision > chain.LastRevision)
+                    {
+                        if (chain.GapAfter is { } gap)
+                        {
+                            throw GapError(chain, gap, $"revision {revision}");
+                        }
 
-                var deltas = chain.Deltas.TakeWhile(d => d.Name.FirstRevision <= revision).ToList();
-                return new RestorePlan(chain.Full, deltas, revision, null);
-            }
+                        throw new RestorePlanException(
+                            $"revision {revision} is past the newest restorable point (revision {chain.LastRevision})",
+                            "restore the latest point (omit --to-revision) or pick an earlier revision");
+                    }
+
+                    var deltas = chain.Deltas.TakeWhile(d => d.Name.FirstRevision <= revision).ToList();
+                    return new RestorePlan(chain.Full, deltas, revision, null);
+                }
 
             case RestoreTarget.TimeTarget { Time: var time }:
-            {
-                var candidates = chains.Where(c => c.FirstTime <= time).ToList();
-                if (candidates.Count == 0)
                 {
-                    throw new RestorePlanException(
-                        $"{Format(time)} is before the oldest full snapshot ({Format(chains.Min(c => c.FirstTime))})",
-                        "pick a time within the spans `lifeboat etcd snapshots list` shows");
-                }
-
-                var chain = candidates.MaxBy(c => (c.FirstTime, c.FirstRevision))!;
-                if (time > chain.LastTime)
-                {
-                    if (chain.GapAfter is { } gap)
+                    var candidates = chains.Where(c => c.FirstTime <= time).ToList();
+                    if (candidates.Count == 0)
                     {
-                        throw GapError(chain, gap, Format(time));
+                        throw new RestorePlanException(
+                            $"{Format(time)} is before the oldest full snapshot ({Format(chains.Min(c => c.FirstTime))})",
+                            "pick a time within the spans `lifeboat etcd snapshots list` shows");
                     }
 
-                    // Nothing recorded the changes after the chain's end, so the state at that time is unknown.
-                    throw new RestorePlanException(
-                        $"{Format(time)} is past the restorable points of its chain, which end at {Format(chain.LastTime)} (revision {chain.LastRevision})",
-                        $"restore the latest point (omit --to-time), or --to-time {Format(chain.LastTime)} for that chain's end");
-                }
-
-                // Deltas written at or before the time, plus the first one written after it, which holds the crossing.
-                var deltas = new List<StoredSnapshot>();
-                foreach (var d in chain.Deltas)
-                {
-                    deltas.Add(d);
-                    if (d.Name.CreatedAt > time)
+                    var chain = candidates.MaxBy(c => (c.FirstTime, c.FirstRevision))!;
+                    if (time > chain.LastTime)
                     {
-                        break;
-                    }
-                }
+                        if (chain.GapAfter is { } gap)
+                        {
+                            throw GapError(chain, gap, Format(time));
+                        }
 
-                return new RestorePlan(chain.Full, deltas, deltas.Count == 0 ? chain.FirstRevision : deltas[^1].Name.LastRevision, time);
-            }
+                        // Nothing recorded the changes after the chain's end, so the state at that time is unknown.
+                        throw new RestorePlanException(
+                            $"{Format(time)} is past the restorable points of its chain, which end at {Format(chain.LastTime)} (revision {chain.LastRevision})",
+                            $"restore the latest point (omit --to-time), or --to-time {Format(chain.LastTime)} for that chain's end");
+                    }
+
+                    // Deltas written at or before the time, plus the first one written after it, which holds the crossing.
+                    var deltas = new List<StoredSnapshot>();
+                    foreach (var d in chain.Deltas)
+                    {
+                        deltas.Add(d);
+                        if (d.Name.CreatedAt > time)
+                        {
+                            break;
+                        }
+                    }
+
+                    return new RestorePlan(chain.Full, deltas, deltas.Count == 0 ? chain.FirstRevision : deltas[^1].Name.LastRevision, time);
+                }
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(target));
