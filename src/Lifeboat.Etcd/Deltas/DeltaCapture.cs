@@ -1,0 +1,253 @@
+using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using Google.Protobuf;
+using Lifeboat.Core.Errors;
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Core.Storage;
+using Lifeboat.Etcd.Client;
+using Lifeboat.Etcd.Deltas.Format;
+using Lifeboat.Etcd.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lifeboat.Etcd.Deltas;
+
+/// <summary>
+/// Captures etcd's changes after a chain's last revision as delta snapshots: watches every key from that revision + 1
+/// with <c>prev_kv</c>, groups events by revision (one <see cref="RevisionRecord"/> per revision, in etcd's order), and
+/// writes them as delta files whose revisions continue the chain without gap or overlap.
+/// </summary>
+/// <remarks>
+/// The watch reconnects after transient errors (etcd restarting, a leader change) from the last revision received,
+/// with jittered backoff. When that revision has been compacted, <see cref="EtcdCompactedException"/> reaches the
+/// caller, who must start a new chain with a full snapshot: a delta never silently skips revisions. Every revision
+/// of etcd has at least one event when all keys are watched, so a missing revision means the watch was filtered
+/// (etcd auth without root) and is refused when written.
+/// </remarks>
+public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaOptions options, TimeProvider? time = null, ILogger? logger = null)
+{
+    private static readonly ByteString AllKeys = ByteString.CopyFrom(0);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+    private readonly Dictionary<long, long> _leaseTtls = [];
+
+    /// <summary>
+    /// Captures every change after <paramref name="afterRevision"/> up to etcd's revision at the start of the call (and
+    /// whatever arrives with it), as one delta, or several when they exceed <see cref="DeltaOptions.MaxBytes"/>.
+    /// </summary>
+    /// <exception cref="EtcdCompactedException">Revision <paramref name="afterRevision"/> + 1 is no longer in etcd's history.</exception>
+    public async Task<DeltaCaptureResult> CaptureToNowAsync(long afterRevision, CancellationToken cancellationToken)
+    {
+        var status = await client.StatusAsync(null, cancellationToken);
+        var target = status.Header.Revision;
+        if (target <= afterRevision)
+        {
+            return new DeltaCaptureResult(afterRevision, afterRevision, []);
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(options.CatchUpTimeout);
+        var pending = new List<RevisionRecord>();
+        var written = new List<StoredDelta>();
+        long pendingBytes = 0;
+        var last = afterRevision;
+        try
+        {
+            await foreach (var record in WatchAsync(afterRevision, deadline.Token))
+            {
+                pending.Add(record);
+                pendingBytes += DeltaFile.SizeOf(record);
+                last = record.Revision;
+                if (pendingBytes >= options.MaxBytes)
+                {
+                    written.Add(await WriteAsync(status.Header, pending, cancellationToken));
+                    pending.Clear();
+                    pendingBytes = 0;
+                }
+
+                if (last >= target)
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new EtcdException(Grpc.GrpcStatusCode.DeadlineExceeded,
+                $"the watch did not catch up with etcd within {options.CatchUpTimeout.TotalSeconds:0} s (at revision {last} of {target})",
+                "etcd may be overloaded; try again", client.CurrentEndpoint.ToString());
+        }
+
+        if (pending.Count > 0)
+        {
+            written.Add(await WriteAsync(status.Header, pending, cancellationToken));
+        }
+
+        return new DeltaCaptureResult(afterRevision, last, written);
+    }
+
+    /// <summary>
+    /// Every revision after <paramref name="afterRevision"/> as a record, in order, forever (until cancelled),
+    /// reconnecting after transient failures from the last revision yielded.
+    /// </summary>
+    /// <exception cref="EtcdCompactedException">The next revision needed is no longer in etcd's history.</exception>
+    public async IAsyncEnumerable<RevisionRecord> WatchAsync(long afterRevision, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var next = afterRevision + 1;
+        var failures = 0;
+        while (true)
+        {
+            var watch = await OpenWatchAsync(next, failures, cancellationToken);
+            if (watch is null)
+            {
+                failures++;
+                continue;
+            }
+
+            await using (watch)
+            {
+                var responses = watch.ReadAllAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+                try
+                {
+                    while (true)
+                    {
+                        WatchResponse response;
+                        try
+                        {
+                            if (!await responses.MoveNextAsync())
+                            {
+                                break; // etcd ended the stream: reconnect
+                            }
+
+                            response = responses.Current;
+                        }
+                        catch (EtcdException ex) when (ex.IsTransient && ex is not EtcdCompactedException)
+                        {
+                            DeltaLog.WatchInterrupted(_logger, next, ex.Message);
+                            break;
+                        }
+
+                        failures = 0;
+                        foreach (var record in await ToRecordsAsync(response, next, cancellationToken))
+                        {
+                            next = record.Revision + 1;
+                            yield return record;
+                        }
+                    }
+                }
+                finally
+                {
+                    await responses.DisposeAsync();
+                }
+            }
+
+            failures++;
+            await BackoffAsync(failures, cancellationToken);
+        }
+    }
+
+    private async Task<EtcdWatch?> OpenWatchAsync(long startRevision, int failures, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.WatchAsync(new WatchCreateRequest
+            {
+                Key = AllKeys,
+                RangeEnd = AllKeys,
+                StartRevision = startRevision,
+                PrevKv = true,
+                ProgressNotify = true,
+            }, cancellationToken);
+        }
+        catch (EtcdException ex) when (ex.IsTransient && failures < 100)
+        {
+            DeltaLog.WatchInterrupted(_logger, startRevision, ex.Message);
+            await BackoffAsync(failures + 1, cancellationToken);
+            return null;
+        }
+    }
+
+    private Task BackoffAsync(int failures, CancellationToken cancellationToken)
+    {
+        var ceiling = Math.Min(5000, 100 * (1 << Math.Min(failures, 6)));
+        return Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(ceiling / 2, ceiling + 1)), _time, cancellationToken);
+    }
+
+    /// <summary>Groups a response's events by revision, checking that they continue at <paramref name="next"/>.</summary>
+    private async Task<List<RevisionRecord>> ToRecordsAsync(WatchResponse response, long next, CancellationToken cancellationToken)
+    {
+        var records = new List<RevisionRecord>();
+        var observed = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+        foreach (var e in response.Events)
+        {
+            var revision = e.Kv.ModRevision;
+            if (records.Count == 0 || records[^1].Revision != revision)
+            {
+                var expected = records.Count == 0 ? next : records[^1].Revision + 1;
+                if (revision != expected)
+                {
+                    throw new IntegrityException(
+                        $"the watch skipped from revision {expected - 1} to {revision}: changes would be missing from the delta",
+                        "the watch must see every key; with etcd auth enabled, use a client certificate of the root user");
+                }
+
+                records.Add(new RevisionRecord { Revision = revision, ObservedUnixMicros = observed });
+            }
+
+            var record = records[^1];
+            var change = e.Type == Event.Types.EventType.Put
+                ? new Change
+                {
+                    Kind = Change.Types.Kind.Put,
+                    Key = e.Kv.Key,
+                    Value = e.Kv.Value,
+                    Lease = e.Kv.Lease,
+                    CreateRevision = e.Kv.CreateRevision,
+                    Version = e.Kv.Version,
+                    PrevModRevision = e.PrevKv?.ModRevision ?? 0,
+                }
+                : new Change { Kind = Change.Types.Kind.Delete, Key = e.Kv.Key, PrevModRevision = e.PrevKv?.ModRevision ?? 0 };
+            record.Changes.Add(change);
+            if (change.Lease != 0 && !_leaseTtls.ContainsKey(change.Lease))
+            {
+                var ttl = await client.LeaseTimeToLiveAsync(change.Lease, keys: false, cancellationToken);
+                var granted = ttl.TTL == -1 ? 0 : ttl.GrantedTTL;
+                _leaseTtls[change.Lease] = granted;
+                record.NewLeases.Add(new Lease { Id = change.Lease, GrantedTtl = granted });
+            }
+        }
+
+        return records;
+    }
+
+    private async Task<StoredDelta> WriteAsync(ResponseHeader header, List<RevisionRecord> records, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var name = SnapshotName.Delta(records[0].Revision, records[^1].Revision, now, options.Compression);
+        var deltaHeader = new DeltaHeader
+        {
+            FormatVersion = DeltaFile.FormatVersion,
+            FirstRevision = name.FirstRevision,
+            LastRevision = name.LastRevision,
+            ClusterId = header.ClusterId,
+            MemberId = header.MemberId,
+            CreatedUnixSeconds = now.ToUnixTimeSeconds(),
+        };
+        await using var write = await store.BeginWriteAsync(cancellationToken);
+        if (options.Compression == Compression.Gzip)
+        {
+            await using var gzip = new GZipStream(write.Content, CompressionLevel.Fastest, leaveOpen: true);
+            await DeltaFile.WriteAsync(gzip, deltaHeader, records, cancellationToken);
+        }
+        else
+        {
+            await DeltaFile.WriteAsync(write.Content, deltaHeader, records, cancellationToken);
+        }
+
+        var key = SnapshotLayout.ToKey(name);
+        var stored = await write.CommitAsync(key, overwrite: false, cancellationToken);
+        var changes = records.Sum(r => (long)r.Changes.Count);
+        DeltaLog.DeltaStored(_logger, key, name.FirstRevision, name.LastRevision, changes, stored.Size);
+        return new StoredDelta(key, name, stored.Size, records.Count, changes);
+    }
+}

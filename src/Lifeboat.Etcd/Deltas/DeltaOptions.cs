@@ -1,0 +1,19 @@
+using Lifeboat.Core.Snapshots;
+
+namespace Lifeboat.Etcd.Deltas;
+
+/// <summary>How deltas are cut and stored.</summary>
+public sealed record DeltaOptions
+{
+    /// <summary>Largest delta file, in encoded bytes before compression; buffered changes past it are flushed early.</summary>
+    public long MaxBytes { get; init; } = 32L << 20;
+
+    /// <summary>Compression of stored deltas.</summary>
+    public Compression Compression { get; init; } = Compression.None;
+
+    /// <summary>How long a one-shot capture may take to catch up with etcd before giving up.</summary>
+    public TimeSpan CatchUpTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>TTL granted on restore to a lease whose TTL was unknown at capture (it was gone when first seen).</summary>
+    public static long UnknownLeaseTtlSeconds => 3600;
+}

@@ -1,0 +1,236 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using Lifeboat.Core.Errors;
+using Lifeboat.Core.Restore;
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Core.Storage;
+using Lifeboat.Etcd.Deltas;
+using Lifeboat.Etcd.Deltas.Format;
+
+namespace Lifeboat.Etcd.Restore;
+
+/// <summary>
+/// Restores an etcd data directory from a store: the full snapshot of the plan, then its deltas replayed revision by
+/// revision on a temporary etcd, then laid out with the requested membership.
+/// </summary>
+/// <remarks>
+/// Order of work, so that nothing is touched before everything is known to be good:
+/// <list type="number">
+/// <item>refuse a non-empty data directory without --force, and missing etcd binaries;</item>
+/// <item>verify the full snapshot (etcd's trailing SHA-256, decompressing on the way) and every delta the plan needs
+/// (structure, contiguity, SHA-256);</item>
+/// <item>in a scratch directory (tmpfs when it has room, where fsync costs nothing): <c>etcdctl snapshot restore</c>
+/// as a single loopback member, start etcd on it, replay, stop it cleanly;</item>
+/// <item><c>etcdctl snapshot restore</c> of the resulting database with the requested member flags into a sibling of
+/// the data directory, then swap it into place (moving any previous contents aside).</item>
+/// </list>
+/// The full snapshot is laid out with Debian's <c>etcdctl snapshot restore</c>, not with Lifeboat's own code.
+/// </remarks>
+public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null)
+{
+    private const string ReplayMember = "lifeboat-replay";
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    public async Task<RestoreResult> RestoreAsync(RestorePlan plan, RestoreOptions options, IProgress<ReplayProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(options);
+        var started = _time.GetTimestamp();
+        var dataDir = Path.GetFullPath(options.DataDir);
+        var nonEmpty = Directory.Exists(dataDir) && Directory.EnumerateFileSystemEntries(dataDir).Any();
+        if (nonEmpty && !options.Force)
+        {
+            throw new RestoreRefusedException($"data directory {dataDir} is not empty",
+                "restore into an empty or missing directory, or pass --force to replace it (its contents are moved aside, not deleted)");
+        }
+
+        if (File.Exists(dataDir))
+        {
+            throw new RestoreRefusedException($"{dataDir} is a file, not a directory", "pass a directory path as --data-dir");
+        }
+
+        var tools = EtcdTools.Locate(options.EtcdBinary, options.EtcdctlBinary);
+        var scratch = CreateScratch(options.ScratchDir, dataDir, plan.Full.Stored.Size);
+        try
+        {
+            // 1. Verify everything before touching the data directory.
+            var fullDb = Path.Combine(scratch, "full.db");
+            await ExtractFullAsync(plan.Full, fullDb, cancellationToken);
+            foreach (var delta in plan.Deltas)
+            {
+                await using var stream = await OpenAsync(delta, cancellationToken);
+                await DeltaFile.VerifyAsync(stream, delta.Key, cancellationToken);
+            }
+
+            // 2. Replay, when there is anything past the full snapshot.
+            var database = fullDb;
+            var revision = plan.FullRevision;
+            long revisions = 0;
+            long changes = 0;
+            var replayStarted = _time.GetTimestamp();
+            if (plan.Deltas.Count > 0 && plan.StopAtRevision > plan.FullRevision)
+            {
+                var replayDir = Path.Combine(scratch, "replay");
+                var loopback = new MemberFlags
+                {
+                    Name = ReplayMember,
+                    InitialCluster = $"{ReplayMember}=http://127.0.0.1:2380",
+                    InitialClusterToken = ReplayMember,
+                    InitialAdvertisePeerUrls = "http://127.0.0.1:2380",
+                };
+                await tools.RestoreDatabaseAsync(fullDb, replayDir, loopback, skipHashCheck: false, cancellationToken);
+                File.Delete(fullDb);
+                await using (var etcd = await tools.StartTemporaryAsync(replayDir, ReplayMember, cancellationToken))
+                {
+                    using var client = etcd.CreateClient();
+                    var replayer = new DeltaReplayer(client, _time);
+                    (revision, revisions, changes) = await replayer.ReplayAsync(ReadAllAsync(plan.Deltas, cancellationToken), plan.FullRevision,
+                        plan.StopAtRevision, plan.StopAtTime, progress, cancellationToken);
+                    await etcd.StopAsync(cancellationToken);
+                }
+
+                database = Path.Combine(replayDir, "member", "snap", "db");
+            }
+
+            var replayDuration = _time.GetElapsedTime(replayStarted);
+
+            // 3. Lay out the requested member beside the data directory, then swap it in.
+            var parent = Path.GetDirectoryName(dataDir) ?? throw new RestoreRefusedException($"{dataDir} has no parent directory", null);
+            Directory.CreateDirectory(parent);
+            var partial = Path.Combine(parent, $".{Path.GetFileName(dataDir)}.lifeboat-partial-{Guid.NewGuid():N}");
+            try
+            {
+                await tools.RestoreDatabaseAsync(database, partial, options.Member, skipHashCheck: database != fullDb, cancellationToken);
+                var replaced = SwapIntoPlace(partial, dataDir, nonEmpty);
+                return new RestoreResult(dataDir, revision, plan.Full.Key, plan.Deltas.Count, revisions, changes, replayDuration,
+                    _time.GetElapsedTime(started), replaced);
+            }
+            finally
+            {
+                if (Directory.Exists(partial))
+                {
+                    Directory.Delete(partial, recursive: true);
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    /// <summary>Every record of the deltas, in order (already verified).</summary>
+    private async IAsyncEnumerable<RevisionRecord> ReadAllAsync(IReadOnlyList<StoredSnapshot> deltas, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var delta in deltas)
+        {
+            await using var stream = await OpenAsync(delta, cancellationToken);
+            await foreach (var record in DeltaFile.ReadAsync(stream, delta.Key, null, cancellationToken))
+            {
+                yield return record;
+            }
+        }
+    }
+
+    private async Task<Stream> OpenAsync(StoredSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        var stream = await store.OpenReadAsync(snapshot.Key, cancellationToken);
+        return snapshot.Name.Compression == Compression.Gzip ? new GZipStream(stream, CompressionMode.Decompress) : stream;
+    }
+
+    /// <summary>Decompresses the full snapshot to <paramref name="path"/>, checking etcd's trailing SHA-256 of the database.</summary>
+    private async Task ExtractFullAsync(StoredSnapshot full, string path, CancellationToken cancellationToken)
+    {
+        const int HashLength = 32;
+        await using var input = await OpenAsync(full, cancellationToken);
+        await using var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 20];
+        var carry = new byte[HashLength]; // the last 32 bytes seen: the hash, once the stream ends
+        var carryLength = 0;
+        long total = 0;
+        try
+        {
+            int read;
+            while ((read = await input.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                var available = carryLength + read;
+                if (available <= HashLength)
+                {
+                    buffer.AsSpan(0, read).CopyTo(carry.AsSpan(carryLength));
+                    carryLength = available;
+                    continue;
+                }
+
+                var emit = available - HashLength;
+                var fromCarry = Math.Min(carryLength, emit);
+                var fromBuffer = emit - fromCarry;
+                sha.AppendData(carry.AsSpan(0, fromCarry));
+                sha.AppendData(buffer.AsSpan(0, fromBuffer));
+                await output.WriteAsync(carry.AsMemory(0, fromCarry), cancellationToken);
+                await output.WriteAsync(buffer.AsMemory(0, fromBuffer), cancellationToken);
+                var next = new byte[HashLength];
+                carry.AsSpan(fromCarry, carryLength - fromCarry).CopyTo(next);
+                buffer.AsSpan(fromBuffer, read - fromBuffer).CopyTo(next.AsSpan(carryLength - fromCarry));
+                carry = next;
+                carryLength = HashLength;
+                total += emit;
+            }
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new IntegrityException($"full snapshot {full.Key} is unusable: its compression is corrupt ({ex.Message})",
+                "restore from another full snapshot (--to-revision or --to-time before it)");
+        }
+
+        if (carryLength != HashLength || total == 0 || !CryptographicOperations.FixedTimeEquals(sha.GetHashAndReset(), carry))
+        {
+            throw new IntegrityException($"full snapshot {full.Key} is unusable: its SHA-256 does not match (truncated or corrupted)",
+                "restore from another full snapshot (--to-revision or --to-time before it)");
+        }
+
+        // etcdctl checks the hash again, so it stays after the database, as etcdctl snapshot save writes it.
+        await output.WriteAsync(carry, cancellationToken);
+    }
+
+    private string CreateScratch(string? requested, string dataDir, long fullSize)
+    {
+        string root;
+        if (requested is not null)
+        {
+            root = requested;
+        }
+        else
+        {
+            // Replay writes the database about twice over; tmpfs makes its fsyncs free.
+            var shm = new DirectoryInfo("/dev/shm");
+            root = shm.Exists && new DriveInfo(shm.FullName).AvailableFreeSpace > (fullSize * 4) + (1L << 30)
+                ? shm.FullName
+                : Path.GetDirectoryName(dataDir) ?? Path.GetTempPath();
+        }
+
+        var scratch = Path.Combine(root, $".lifeboat-restore-{_time.GetUtcNow():yyyyMMddTHHmmss}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(scratch);
+        return scratch;
+    }
+
+    private string? SwapIntoPlace(string partial, string dataDir, bool nonEmpty)
+    {
+        string? replaced = null;
+        if (nonEmpty)
+        {
+            replaced = $"{dataDir}.replaced-{_time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}";
+            Directory.Move(dataDir, replaced);
+        }
+        else if (Directory.Exists(dataDir))
+        {
+            Directory.Delete(dataDir); // empty
+        }
+
+        Directory.Move(partial, dataDir);
+        return replaced;
+    }
+}

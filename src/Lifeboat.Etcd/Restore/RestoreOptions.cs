@@ -1,0 +1,20 @@
+namespace Lifeboat.Etcd.Restore;
+
+/// <summary>Where and how a restore lays out etcd's data directory.</summary>
+public sealed record RestoreOptions
+{
+    /// <summary>The data directory to create; must be missing or empty unless <see cref="Force"/>.</summary>
+    public required string DataDir { get; init; }
+
+    public MemberFlags Member { get; init; } = new();
+
+    /// <summary>Replace a non-empty data directory; its previous contents are moved aside to <c>DIR.replaced-&lt;UTC time&gt;</c>, never deleted.</summary>
+    public bool Force { get; init; }
+
+    /// <summary>Where to replay; null picks /dev/shm when it has room, else a directory beside the data directory.</summary>
+    public string? ScratchDir { get; init; }
+
+    public string? EtcdBinary { get; init; }
+
+    public string? EtcdctlBinary { get; init; }
+}
