@@ -24,9 +24,15 @@ public static class ExitCodes
     /// <summary>Data failed verification: hash mismatch, truncated stream, unreadable database.</summary>
     public const int IntegrityError = 6;
 
+    /// <summary>
+    /// The request was refused and nothing was changed: a non-empty data directory without --force, a restore target
+    /// the store cannot reach (no full snapshot, a gap, out of range), a tool restore needs is missing.
+    /// </summary>
+    public const int Refused = 7;
+
     /// <summary>Interrupted (SIGINT/SIGTERM) before finishing; nothing partial was kept.</summary>
     public const int Interrupted = 130;
 
     public const string HelpText =
-        "Exit codes: 0 success, 1 internal error, 2 usage, 3 etcd unreachable, 4 etcd error, 5 store error, 6 integrity error, 130 interrupted.";
+        "Exit codes: 0 success, 1 internal error, 2 usage, 3 etcd unreachable, 4 etcd error, 5 store error, 6 integrity error, 7 refused (nothing changed), 130 interrupted.";
 }

@@ -7,7 +7,8 @@ namespace Lifeboat.Storage;
 /// <summary>Opens a store from the <c>--store</c> value: <c>file:///abs/path</c>, or a plain path for a local directory.</summary>
 public static class StoreLocation
 {
-    public static ISnapshotStore Open(string location, TimeProvider? time = null)
+    /// <param name="create">False for commands that only read: a missing local store is then an error, and nothing is created.</param>
+    public static ISnapshotStore Open(string location, TimeProvider? time = null, bool create = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(location);
         if (location.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
@@ -18,7 +19,7 @@ public static class StoreLocation
                     "write it as file:///absolute/path (three slashes)");
             }
 
-            return LocalDirectoryStore.Open(Uri.UnescapeDataString(uri.AbsolutePath), time);
+            return LocalDirectoryStore.Open(Uri.UnescapeDataString(uri.AbsolutePath), time, create);
         }
 
         if (location.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
@@ -33,6 +34,6 @@ public static class StoreLocation
                 "use file:///path (or a plain directory path)");
         }
 
-        return LocalDirectoryStore.Open(location, time);
+        return LocalDirectoryStore.Open(location, time, create);
     }
 }

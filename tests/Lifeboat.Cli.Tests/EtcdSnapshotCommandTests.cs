@@ -142,10 +142,20 @@ public sealed class EtcdSnapshotCommandTests : IAsyncLifetime
     [Fact]
     public async Task SnapshotsList_EmptyStore_SaysSoAndSucceeds()
     {
+        Directory.CreateDirectory(Store);
         var (code, stdout, stderr) = await CliRunner.RunAsync("etcd", "snapshots", "list", "--store", Store);
         Assert.Equal(0, code);
         Assert.Empty(stdout);
         Assert.Contains("no etcd snapshots", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SnapshotsList_MissingStore_Exits5AndCreatesNothing()
+    {
+        var (code, _, stderr) = await CliRunner.RunAsync("etcd", "snapshots", "list", "--store", Store);
+        Assert.Equal(ExitCodes.StoreError, code);
+        AssertOneLineError(stderr, "does not exist");
+        Assert.False(Directory.Exists(Store));
     }
 
     private static async Task RunAsync(string file, params string[] args)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Lifeboat.Cli.Output;
+using Lifeboat.Core.Restore;
 using Lifeboat.Core.Snapshots;
 using Lifeboat.Etcd.Client;
 using Lifeboat.Etcd.Snapshots;
@@ -23,7 +24,9 @@ internal static class EtcdCommands
         var etcd = new Command("etcd", "Back up and restore etcd (the Kubernetes object store)");
         var snapshot = new Command("snapshot", "Take snapshots of a live etcd");
         snapshot.Subcommands.Add(CreateFull(context));
+        snapshot.Subcommands.Add(EtcdDeltaCommand.Create(context));
         etcd.Subcommands.Add(snapshot);
+        etcd.Subcommands.Add(EtcdRestoreCommand.Create(context));
         var snapshots = new Command("snapshots", "Inspect the snapshots in a store");
         snapshots.Subcommands.Add(CreateList(context));
         etcd.Subcommands.Add(snapshots);
@@ -80,7 +83,7 @@ internal static class EtcdCommands
         command.Options.Add(output);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var source = store.Open(parse, context.Time);
+            var source = store.Open(parse, context.Time, create: false);
             var snapshots = await SnapshotCatalog.ListAsync(source, cancellationToken);
             if (parse.GetValue(output) == OutputFormat.Json)
             {
@@ -96,7 +99,17 @@ internal static class EtcdCommands
                     s.Name.EncryptionKeyId,
                     s.Stored.Size,
                 });
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(new { store = source.Location, snapshots = rows }, Json));
+                var spans = RestorePlanner.Chains(snapshots).Select(c => new
+                {
+                    full = c.Full.Key,
+                    c.FirstRevision,
+                    c.LastRevision,
+                    c.FirstTime,
+                    c.LastTime,
+                    deltas = c.Deltas.Count,
+                    gapAtRevision = c.GapAfter,
+                });
+                await context.Output.WriteLineAsync(JsonSerializer.Serialize(new { store = source.Location, snapshots = rows, restorable = spans }, Json));
                 return ExitCodes.Success;
             }
 
@@ -121,6 +134,14 @@ internal static class EtcdCommands
             }
 
             await table.WriteToAsync(context.Output);
+            await context.Output.WriteLineAsync();
+            foreach (var chain in RestorePlanner.Chains(snapshots))
+            {
+                var gap = chain.GapAfter is { } g ? string.Create(CultureInfo.InvariantCulture, $"; gap: revision {g} is in no delta") : "";
+                await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"restorable: revisions {chain.FirstRevision}..{chain.LastRevision}, {chain.FirstTime:yyyy-MM-dd HH:mm:ss}..{chain.LastTime:yyyy-MM-dd HH:mm:ss} UTC (full {chain.Full.Key}, {chain.Deltas.Count} deltas){gap}"));
+            }
+
             return ExitCodes.Success;
         });
         return command;

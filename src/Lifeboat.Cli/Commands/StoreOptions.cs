@@ -15,7 +15,8 @@ internal sealed class StoreOptions
 
     public void AddTo(Command command) => command.Options.Add(Store);
 
-    public ISnapshotStore Open(ParseResult parse, TimeProvider time)
+    /// <param name="create">False for commands that only read (list, restore): nothing is created.</param>
+    public ISnapshotStore Open(ParseResult parse, TimeProvider time, bool create = true)
     {
         var location = parse.GetValue(Store);
         if (string.IsNullOrWhiteSpace(location))
@@ -23,6 +24,6 @@ internal sealed class StoreOptions
             throw new ArgumentException("no snapshot store given: pass --store file:///path/to/backups (or set LIFEBOAT_STORE)");
         }
 
-        return StoreLocation.Open(location, time);
+        return StoreLocation.Open(location, time, create);
     }
 }

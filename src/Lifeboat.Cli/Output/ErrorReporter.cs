@@ -1,6 +1,8 @@
 using Lifeboat.Core.Errors;
+using Lifeboat.Core.Restore;
 using Lifeboat.Etcd;
 using Lifeboat.Etcd.Grpc;
+using Lifeboat.Etcd.Restore;
 
 namespace Lifeboat.Cli.Output;
 
@@ -16,6 +18,9 @@ internal static class ErrorReporter
             EtcdException e => (ExitCodes.EtcdError, e.Message, e.Hint),
             StoreException e => (ExitCodes.StoreError, e.Message, e.Hint),
             IntegrityException e => (ExitCodes.IntegrityError, e.Message, e.Hint),
+            ReplayDivergedException e => (ExitCodes.IntegrityError, e.Message, e.Hint),
+            RestorePlanException e => (ExitCodes.Refused, e.Message, e.Hint),
+            RestoreRefusedException e => (ExitCodes.Refused, e.Message, e.Hint),
             LifeboatException e => (ExitCodes.InternalError, e.Message, e.Hint),
             ArgumentException e => (ExitCodes.Usage, e.Message, "see --help"),
             _ => (ExitCodes.InternalError, $"unexpected error: {exception.GetType().Name}: {exception.Message}",

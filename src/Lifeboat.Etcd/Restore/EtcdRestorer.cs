@@ -52,6 +52,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
             throw new RestoreRefusedException($"{dataDir} is a file, not a directory", "pass a directory path as --data-dir");
         }
 
+        options.Member.Validate();
         var tools = EtcdTools.Locate(options.EtcdBinary, options.EtcdctlBinary);
         var scratch = CreateScratch(options.ScratchDir, dataDir, plan.Full.Stored.Size);
         try

@@ -13,4 +13,48 @@ public sealed record MemberFlags
     public string InitialClusterToken { get; init; } = "etcd-cluster";
 
     public string InitialAdvertisePeerUrls { get; init; } = "http://localhost:2380";
+
+    /// <summary>Checks the flags against each other before any work is done, as etcd would at start.</summary>
+    /// <exception cref="RestoreRefusedException">A flag contradicts another; the message names both.</exception>
+    public void Validate()
+    {
+        var members = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var entry in InitialCluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = entry.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || !Uri.TryCreate(entry[(eq + 1)..], UriKind.Absolute, out var url))
+            {
+                throw new RestoreRefusedException($"--initial-cluster entry '{entry}' is not NAME=URL",
+                    "write --initial-cluster as name1=http://host1:2380,name2=http://host2:2380");
+            }
+
+            if (!members.TryGetValue(entry[..eq], out var urls))
+            {
+                members[entry[..eq]] = urls = [];
+            }
+
+            urls.Add(url.ToString().TrimEnd('/'));
+        }
+
+        if (!members.TryGetValue(Name, out var own))
+        {
+            throw new RestoreRefusedException($"--name '{Name}' is not a member of --initial-cluster ({InitialCluster})",
+                "use the member's own name from --initial-cluster, as etcd will be started with");
+        }
+
+        var advertised = InitialAdvertisePeerUrls.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(u => Uri.TryCreate(u, UriKind.Absolute, out var x) ? x.ToString().TrimEnd('/') : u)
+            .ToHashSet(StringComparer.Ordinal);
+        if (!advertised.SetEquals(own))
+        {
+            throw new RestoreRefusedException(
+                $"--initial-advertise-peer-urls ({InitialAdvertisePeerUrls}) differs from {Name}'s URLs in --initial-cluster ({string.Join(",", own)})",
+                "give the member the same peer URLs in both flags");
+        }
+
+        if (string.IsNullOrWhiteSpace(InitialClusterToken))
+        {
+            throw new RestoreRefusedException("--initial-cluster-token is empty", "pass the cluster's token, as etcd will be started with");
+        }
+    }
 }

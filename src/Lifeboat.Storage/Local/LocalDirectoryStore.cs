@@ -28,13 +28,24 @@ public sealed class LocalDirectoryStore : ISnapshotStore
 
     public string Location => "file://" + _root;
 
-    /// <summary>Opens (creating it if needed) a store rooted at <paramref name="directory"/>.</summary>
-    /// <exception cref="StoreException">The directory cannot be created or written.</exception>
-    public static LocalDirectoryStore Open(string directory, TimeProvider? time = null)
+    /// <summary>Opens a store rooted at <paramref name="directory"/>, creating it unless <paramref name="create"/> is false.</summary>
+    /// <param name="create">False for commands that only read: a missing store is then an error and nothing is created.</param>
+    /// <exception cref="StoreException">The directory cannot be created or written, or is missing and not to be created.</exception>
+    public static LocalDirectoryStore Open(string directory, TimeProvider? time = null, bool create = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         var root = Path.GetFullPath(directory);
         var store = new LocalDirectoryStore(root, time ?? TimeProvider.System);
+        if (!create && !Directory.Exists(root))
+        {
+            throw new StoreException(StoreErrorKind.NotFound, $"store directory {root} does not exist", "check --store");
+        }
+
+        if (!create)
+        {
+            return store;
+        }
+
         Guard(root, "open the store directory", () =>
         {
             Directory.CreateDirectory(root);

@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Lifeboat.Cli.Output;
+using Lifeboat.Core.Restore;
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Etcd;
+using Lifeboat.Etcd.Client;
+using Lifeboat.Etcd.Deltas;
+using Lifeboat.Etcd.Snapshots;
+
+namespace Lifeboat.Cli.Commands;
+
+/// <summary><c>lifeboat etcd snapshot delta</c>: the one-shot form of delta capture.</summary>
+internal static class EtcdDeltaCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var connection = new EtcdConnectionOptions();
+        var store = new StoreOptions();
+        var compression = new Option<Compression>("--compression")
+        {
+            Description = "Compression of stored snapshots",
+            HelpName = "none|gzip",
+            DefaultValueFactory = _ => Compression.None,
+        };
+        var maxBytes = new Option<long>("--delta-max-bytes")
+        {
+            Description = "Largest delta file before compression; more changes are split into several deltas",
+            DefaultValueFactory = _ => 32L << 20,
+        };
+        var output = new Option<OutputFormat>("--output", "-o") { Description = "Output format", HelpName = "text|json", DefaultValueFactory = _ => OutputFormat.Text };
+        var command = new Command("delta",
+            "Capture every change since the store's newest chain ends, up to now, as delta snapshots. When the store has no " +
+            "chain, the chain is broken, or etcd has compacted the revisions needed, a new chain starts with a full snapshot (and says so).");
+        connection.AddTo(command);
+        store.AddTo(command);
+        command.Options.Add(compression);
+        command.Options.Add(maxBytes);
+        command.Options.Add(output);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (parse.GetValue(maxBytes) < 64 * 1024)
+            {
+                throw new ArgumentException("--delta-max-bytes below 64 KiB would make one file per revision");
+            }
+
+            var clientOptions = connection.Read(parse);
+            var target = store.Open(parse, context.Time);
+            using var client = new EtcdClient(clientOptions, context.Loggers.CreateLogger("Lifeboat.Etcd"));
+            var chains = RestorePlanner.Chains(await SnapshotCatalog.ListAsync(target, cancellationToken));
+            var newest = chains.Count == 0 ? null : chains.MaxBy(c => (c.LastRevision, c.FirstTime));
+            string? newChainReason = newest switch
+            {
+                null => "the store has no full snapshot",
+                { GapAfter: { } gap } => $"the newest chain is broken (revision {gap} is in no delta)",
+                _ => null,
+            };
+            FullSnapshotResult? full = null;
+            DeltaCaptureResult? captured = null;
+            var compressionValue = parse.GetValue(compression);
+            if (newChainReason is null)
+            {
+                try
+                {
+                    var capture = new DeltaCapture(client, target, new DeltaOptions { Compression = compressionValue, MaxBytes = parse.GetValue(maxBytes) },
+                        context.Time, context.Loggers.CreateLogger("Lifeboat.Etcd.Deltas"));
+                    captured = await capture.CaptureToNowAsync(newest!.LastRevision, cancellationToken);
+                }
+                catch (EtcdCompactedException ex)
+                {
+                    newChainReason = $"etcd has compacted revision {newest!.LastRevision + 1} away ({ex.Message})";
+                }
+            }
+
+            if (newChainReason is not null)
+            {
+                await context.Error.WriteLineAsync($"warning: {newChainReason}; starting a new chain with a full snapshot");
+                full = await new FullSnapshotter(client, target, context.Time, context.Loggers.CreateLogger("Lifeboat.Etcd.Snapshots"))
+                    .TakeAsync(compressionValue, null, cancellationToken);
+            }
+
+            if (parse.GetValue(output) == OutputFormat.Json)
+            {
+                await context.Output.WriteLineAsync(JsonSerializer.Serialize(new { newChain = newChainReason, full, deltas = captured?.Deltas ?? [] }, EtcdCommands.Json));
+            }
+            else if (full is not null)
+            {
+                await context.Output.WriteLineAsync($"stored {full.Key}: revision {full.Name.LastRevision} (a new chain)");
+            }
+            else if (captured!.Deltas.Count == 0)
+            {
+                await context.Output.WriteLineAsync($"no changes since revision {captured.AfterRevision}: the chain is up to date");
+            }
+            else
+            {
+                foreach (var d in captured.Deltas)
+                {
+                    await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"stored {d.Key}: revisions {d.Name.FirstRevision}..{d.Name.LastRevision}, {d.Changes} changes, {Bytes.Format(d.StoredBytes)}"));
+                }
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,111 @@
+using System.Text.Json;
+using Lifeboat.Etcd.Client;
+using Lifeboat.Testing;
+
+namespace Lifeboat.Cli.Tests;
+
+public sealed class EtcdRestoreCommandTests : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new();
+    private EtcdServer? _etcd;
+
+    private string Store => _dir.Combine("store");
+
+    private string Endpoint => _etcd!.ClientUrl.ToString();
+
+    public async Task InitializeAsync() => _etcd = await EtcdServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _etcd!.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private static string[] Member(int port) =>
+        ["--name", "lifeboat-test", "--initial-cluster", $"lifeboat-test=http://127.0.0.1:{port}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{port}"];
+
+    private static async Task<long> WriteAsync(EtcdClient client, string key, string value) => (await client.PutAsync(key, value, default)).Header.Revision;
+
+    [Fact]
+    public async Task DeltaThenRestore_Latest_BringsBackEveryChangeAtTheSourceRevision()
+    {
+        using var client = _etcd!.CreateClient();
+        await WriteAsync(client, "/r/a", "1");
+        var (first, firstOut, firstErr) = await CliRunner.RunAsync("etcd", "snapshot", "delta", "--endpoints", Endpoint, "--store", Store);
+        Assert.True(first == 0, firstErr);
+        Assert.Contains("a new chain", firstOut, StringComparison.Ordinal);
+        Assert.Contains("no full snapshot", firstErr, StringComparison.Ordinal);
+
+        await WriteAsync(client, "/r/b", "2");
+        await client.DeleteRangeAsync(new Lifeboat.Etcd.Protocol.DeleteRangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("/r/a") }, default);
+        var last = await WriteAsync(client, "/r/c", "3");
+        var (code, stdout, stderr) = await CliRunner.RunAsync("etcd", "snapshot", "delta", "--endpoints", Endpoint, "--store", Store, "-o", "json");
+        Assert.True(code == 0, stderr);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            Assert.Equal(last, Assert.Single(doc.RootElement.GetProperty("deltas").EnumerateArray()).GetProperty("name").GetProperty("lastRevision").GetInt64());
+        }
+
+        var dataDir = _dir.Combine("restored");
+        var (restore, restoreOut, restoreErr) = await CliRunner.RunAsync(["etcd", "restore", "--store", Store, "--data-dir", dataDir, .. Member(LoopbackPorts.Next())]);
+        Assert.True(restore == 0, restoreErr);
+        Assert.Contains($"at revision {last}", restoreOut, StringComparison.Ordinal);
+
+        await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
+        using var restoredClient = restored.CreateClient();
+        Assert.Equal(last, (await restoredClient.StatusAsync(null, default)).Header.Revision);
+        Assert.Empty((await restoredClient.GetAsync("/r/a", default)).Kvs);
+        Assert.Equal("3", Assert.Single((await restoredClient.GetAsync("/r/c", default)).Kvs).Value.ToStringUtf8());
+    }
+
+    [Fact]
+    public async Task Restore_NonEmptyDataDir_Exits7UnlessForced_AndForceMovesItAside()
+    {
+        using var client = _etcd!.CreateClient();
+        await WriteAsync(client, "/f/a", "1");
+        await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", Endpoint, "--store", Store);
+        var dataDir = _dir.Combine("busy");
+        Directory.CreateDirectory(dataDir);
+        await File.WriteAllTextAsync(Path.Combine(dataDir, "precious"), "keep me");
+
+        var (refused, _, stderr) = await CliRunner.RunAsync(["etcd", "restore", "--store", Store, "--data-dir", dataDir, .. Member(LoopbackPorts.Next())]);
+        Assert.Equal(ExitCodes.Refused, refused);
+        Assert.Contains("--force", stderr, StringComparison.Ordinal);
+        Assert.Equal("keep me", await File.ReadAllTextAsync(Path.Combine(dataDir, "precious")));
+
+        var (forced, stdout, forcedErr) = await CliRunner.RunAsync(["etcd", "restore", "--store", Store, "--data-dir", dataDir, "--force", .. Member(LoopbackPorts.Next())]);
+        Assert.True(forced == 0, forcedErr);
+        var aside = Assert.Single(Directory.GetDirectories(_dir.Path, "busy.replaced-*"));
+        Assert.Equal("keep me", await File.ReadAllTextAsync(Path.Combine(aside, "precious")));
+        Assert.True(Directory.Exists(Path.Combine(dataDir, "member")));
+        Assert.Contains(aside, stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Restore_BadTargetsAndMissingTools_Exit7AndWriteNothing()
+    {
+        using var client = _etcd!.CreateClient();
+        var revision = await WriteAsync(client, "/t/a", "1");
+        var dataDir = _dir.Combine("never");
+
+        var (noFull, _, noFullErr) = await CliRunner.RunAsync("etcd", "restore", "--store", _dir.Combine("empty-store"), "--data-dir", dataDir);
+        Directory.CreateDirectory(_dir.Combine("empty-store"));
+        var (emptyStore, _, emptyErr) = await CliRunner.RunAsync("etcd", "restore", "--store", _dir.Combine("empty-store"), "--data-dir", dataDir);
+        await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", Endpoint, "--store", Store);
+        var (past, _, pastErr) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir, "--to-revision", (revision + 100).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var (before, _, _) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir, "--to-revision", "1");
+        var (noEtcd, _, noEtcdErr) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir, "--etcd-binary", "/nonexistent/etcd");
+
+        Assert.Equal(ExitCodes.StoreError, noFull);
+        Assert.Contains("does not exist", noFullErr, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Refused, emptyStore);
+        Assert.Contains("no full snapshot", emptyErr, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Refused, past);
+        Assert.Contains("past the newest", pastErr, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Refused, before);
+        Assert.Equal(ExitCodes.Refused, noEtcd);
+        Assert.Contains("--etcd-binary", noEtcdErr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(dataDir));
+        Assert.Empty(Directory.GetDirectories(_dir.Path, ".never*"));
+    }
+}

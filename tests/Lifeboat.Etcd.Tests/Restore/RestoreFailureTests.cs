@@ -1,0 +1,158 @@
+using Lifeboat.Core.Errors;
+using Lifeboat.Core.Restore;
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Etcd.Deltas;
+using Lifeboat.Etcd.Restore;
+using Lifeboat.Etcd.Snapshots;
+using Lifeboat.Storage.Local;
+using Lifeboat.Testing;
+
+namespace Lifeboat.Etcd.Tests.Restore;
+
+/// <summary>Crash-style tests: damaged deltas, expiring leases. The data directory is never touched by a failed restore.</summary>
+public sealed class RestoreFailureTests : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new();
+    private EtcdServer? _source;
+
+    public async Task InitializeAsync() => _source = await EtcdServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _source!.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private static MemberFlags Member()
+    {
+        var peer = $"http://127.0.0.1:{LoopbackPorts.Next()}";
+        return new MemberFlags { Name = "lifeboat-test", InitialCluster = $"lifeboat-test={peer}", InitialAdvertisePeerUrls = peer };
+    }
+
+    /// <summary>A full snapshot and three deltas of a few revisions each; returns the store and the deltas' keys.</summary>
+    private async Task<(LocalDirectoryStore Store, List<StoredDelta> Deltas)> ChainAsync()
+    {
+        using var client = _source!.CreateClient();
+        var store = LocalDirectoryStore.Open(_dir.Combine("store"));
+        await client.PutAsync("/c/base", "0", default);
+        var full = await new FullSnapshotter(client, store).TakeAsync(Compression.None, null, default);
+        var capture = new DeltaCapture(client, store, new DeltaOptions());
+        var deltas = new List<StoredDelta>();
+        var end = full.Name.LastRevision;
+        for (var d = 0; d < 3; d++)
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                await client.PutAsync($"/c/{d}/{i}", new string('x', 100), default);
+            }
+
+            var result = await capture.CaptureToNowAsync(end, default);
+            deltas.AddRange(result.Deltas);
+            end = result.ReachedRevision;
+        }
+
+        return (store, deltas);
+    }
+
+    private static async Task<RestorePlan> PlanAsync(LocalDirectoryStore store, RestoreTarget target) =>
+        RestorePlanner.Plan(await SnapshotCatalog.ListAsync(store, default), target);
+
+    [Fact]
+    public async Task Restore_TornLastDelta_NamesTheFile_LeavesDataDirAlone_AndEarlierRevisionsStillRestore()
+    {
+        var (store, deltas) = await ChainAsync();
+        var last = Path.Combine(_dir.Path, "store", deltas[^1].Key);
+        var bytes = await File.ReadAllBytesAsync(last);
+        await File.WriteAllBytesAsync(last, bytes[..(bytes.Length / 2)]); // a crash mid-write on a store without atomic commits
+        var dataDir = _dir.Combine("restored");
+
+        var ex = await Assert.ThrowsAsync<IntegrityException>(async () =>
+            await new EtcdRestorer(store).RestoreAsync(await PlanAsync(store, RestoreTarget.Latest), new RestoreOptions { DataDir = dataDir, Member = Member() }, null, default));
+
+        Assert.Contains(deltas[^1].Key, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("truncated", ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(dataDir));
+
+        var target = deltas[^2].Name.LastRevision;
+        var result = await new EtcdRestorer(store).RestoreAsync(await PlanAsync(store, RestoreTarget.AtRevision(target)),
+            new RestoreOptions { DataDir = dataDir, Member = Member() }, null, default);
+        Assert.Equal(target, result.Revision);
+    }
+
+    [Fact]
+    public async Task Restore_ContradictingMemberFlags_AreRefusedBeforeAnyWork()
+    {
+        var (store, _) = await ChainAsync();
+        var dataDir = _dir.Combine("restored");
+        var flags = new MemberFlags { Name = "etcd-0", InitialCluster = "etcd-0=http://10.0.0.1:2380", InitialAdvertisePeerUrls = "http://10.0.0.2:2380" };
+
+        var ex = await Assert.ThrowsAsync<RestoreRefusedException>(async () =>
+            await new EtcdRestorer(store).RestoreAsync(await PlanAsync(store, RestoreTarget.Latest), new RestoreOptions { DataDir = dataDir, Member = flags }, null, default));
+
+        Assert.Contains("--initial-advertise-peer-urls", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("--initial-cluster", ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(dataDir));
+        var wrongName = flags with { Name = "etcd-9", InitialAdvertisePeerUrls = "http://10.0.0.1:2380" };
+        Assert.Contains("--name", Assert.Throws<RestoreRefusedException>(wrongName.Validate).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Restore_CorruptedDelta_FailsOnItsChecksumBeforeTouchingAnything()
+    {
+        var (store, deltas) = await ChainAsync();
+        var middle = Path.Combine(_dir.Path, "store", deltas[1].Key);
+        var bytes = await File.ReadAllBytesAsync(middle);
+        bytes[bytes.Length / 2] ^= 0x01; // one flipped bit inside a value
+        await File.WriteAllBytesAsync(middle, bytes);
+        var dataDir = _dir.Combine("restored");
+
+        var ex = await Assert.ThrowsAsync<IntegrityException>(async () =>
+            await new EtcdRestorer(store).RestoreAsync(await PlanAsync(store, RestoreTarget.Latest), new RestoreOptions { DataDir = dataDir, Member = Member() }, null, default));
+
+        Assert.Contains(deltas[1].Key, ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(dataDir));
+    }
+
+    [Fact]
+    public async Task Restore_LeaseThatExpiresInTheSourceAndWouldExpireDuringReplay_StaysRevisionExact()
+    {
+        // etcd-backup-restore #1045/#1046: the replay etcd expired a lease from the full snapshot on its own, which
+        // deleted its keys at a revision of its own and shifted every revision after it.
+        using var client = _source!.CreateClient();
+        var store = LocalDirectoryStore.Open(_dir.Combine("store"));
+        var lease = await client.LeaseGrantAsync(2, 0, default);
+        await client.PutAsync(new Protocol.PutRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("/l/short"), Value = Google.Protobuf.ByteString.CopyFromUtf8("x"), Lease = lease.ID }, default);
+        var full = await new FullSnapshotter(client, store).TakeAsync(Compression.None, null, default);
+        var end = full.Name.LastRevision;
+        await client.PutAsync("/l/other", "1", default);
+        await Eventually.SucceedsAsync(async ct =>
+            (await client.GetAsync("/l/short", ct)).Kvs.Count == 0 ? 0 : throw new InvalidOperationException("lease not expired yet"),
+            TimeSpan.FromSeconds(30), "the lease to expire in the source");
+        var source = (await client.PutAsync("/l/after", "2", default)).Header.Revision;
+        await new DeltaCapture(client, store, new DeltaOptions()).CaptureToNowAsync(end, default);
+
+        // Hold the replay after its first revision for longer than the lease's TTL.
+        var paused = 0;
+        var slow = new SyncProgress(_ =>
+        {
+            if (Interlocked.Exchange(ref paused, 1) == 0)
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(4));
+            }
+        });
+        var dataDir = _dir.Combine("restored");
+        var result = await new EtcdRestorer(store).RestoreAsync(await PlanAsync(store, RestoreTarget.Latest),
+            new RestoreOptions { DataDir = dataDir, Member = Member() }, slow, default);
+
+        Assert.Equal(source, result.Revision);
+        await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
+        using var restoredClient = restored.CreateClient();
+        Assert.Equal(source, (await restoredClient.StatusAsync(null, default)).Header.Revision);
+        KeyspaceComparison.AssertEqual(await KeyspaceComparison.ReadAsync(client, source), await KeyspaceComparison.ReadAsync(restoredClient, 0), source);
+    }
+
+    private sealed class SyncProgress(Action<ReplayProgress> report) : IProgress<ReplayProgress>
+    {
+        public void Report(ReplayProgress value) => report(value);
+    }
+}
