@@ -6,6 +6,7 @@ using Lifeboat.Testing;
 
 // Bench helper: loads etcd with test data as fast as etcd takes it, with the same loader the tests use.
 //   load ENDPOINT KEYS VALUE_BYTES [OPS_PER_TXN] [PARALLEL]
+// OPS_PER_TXN 1 makes every key its own revision (what delta replay pays for); use PARALLEL 16 or so then.
 if (args.Length < 4 || args[0] != "load")
 {
     await Console.Error.WriteLineAsync("usage: Lifeboat.Bench load ENDPOINT KEYS VALUE_BYTES [OPS_PER_TXN=128] [PARALLEL=4]");

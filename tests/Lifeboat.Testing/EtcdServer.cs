@@ -12,8 +12,8 @@ namespace Lifeboat.Testing;
 public sealed class EtcdServer : IAsyncDisposable
 {
     private readonly TempDirectory _dir;
-    private readonly Process _process;
     private readonly StringBuilder _log = new();
+    private Process _process;
 
     private EtcdServer(TempDirectory dir, Process process, Uri clientUrl, string dataDir, string name)
     {
@@ -99,23 +99,10 @@ public sealed class EtcdServer : IAsyncDisposable
         }
 
         var process = Process.Start(psi) ?? throw new InvalidOperationException("etcd did not start");
-        var server = new EtcdServer(dir, process, clientUrl, dataDir, name);
-        process.OutputDataReceived += (_, e) => server.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var server = new EtcdServer(dir, process, clientUrl, dataDir, name) { _startInfo = psi, _tls = tls };
         try
         {
-            using var client = server.CreateClient(tls);
-            await Eventually.SucceedsAsync(async ct =>
-            {
-                if (process.HasExited)
-                {
-                    throw new InvalidOperationException($"etcd exited with {process.ExitCode}");
-                }
-
-                return await client.StatusAsync(null, ct);
-            }, TimeSpan.FromSeconds(30), "etcd start-up");
+            await server.AttachAndWaitAsync();
             return server;
         }
         catch (Exception ex)
@@ -124,6 +111,37 @@ public sealed class EtcdServer : IAsyncDisposable
             await server.DisposeAsync();
             throw new InvalidOperationException($"etcd did not become ready: {ex.Message}\n{log}", ex);
         }
+    }
+
+    private ProcessStartInfo? _startInfo;
+    private TestCertificates? _tls;
+
+    private async Task AttachAndWaitAsync()
+    {
+        var process = _process;
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var client = CreateClient(_tls);
+        await Eventually.SucceedsAsync(async ct =>
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"etcd exited with {process.ExitCode}");
+            }
+
+            return await client.StatusAsync(null, ct);
+        }, TimeSpan.FromSeconds(30), "etcd start-up");
+    }
+
+    /// <summary>Stops etcd (SIGTERM) and starts it again on the same ports and data directory, as a crash-restart would.</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        _process.Dispose();
+        _process = Process.Start(_startInfo!) ?? throw new InvalidOperationException("etcd did not restart");
+        await AttachAndWaitAsync();
     }
 
     public EtcdClient CreateClient(TestCertificates? tls = null, TimeSpan? commandTimeout = null) =>

@@ -25,6 +25,7 @@ internal static class EtcdCommands
         var snapshot = new Command("snapshot", "Take snapshots of a live etcd");
         snapshot.Subcommands.Add(CreateFull(context));
         snapshot.Subcommands.Add(EtcdDeltaCommand.Create(context));
+        snapshot.Subcommands.Add(EtcdCompactCommand.Create(context));
         etcd.Subcommands.Add(snapshot);
         etcd.Subcommands.Add(EtcdRestoreCommand.Create(context));
         var snapshots = new Command("snapshots", "Inspect the snapshots in a store");

@@ -15,10 +15,19 @@ namespace Lifeboat.Etcd.Restore;
 /// the key's mod_revision to be the one the source had before the change; and the transaction must land at the source
 /// revision. Anything else stops the replay with <see cref="ReplayDivergedException"/> rather than produce a database
 /// whose revisions differ from the source's (Kubernetes treats revisions as resourceVersions, which must never go
-/// backwards or be reused).
+/// backwards or be reused). Two transactions are in flight at once, so that the next one waits in etcd while the current
+/// one commits; a chain guard in each (see <see cref="ToTxn"/>) keeps them applying in source order whatever order
+/// etcd receives them in.
 /// </remarks>
 public sealed class DeltaReplayer(EtcdClient target, TimeProvider? time = null)
 {
+    /// <summary>
+    /// Transactions in flight. etcd serves each HTTP/2 stream on its own goroutine, so transactions sent together race
+    /// into raft; measured on 100k revisions: depth 1 3.0k, depth 2 3.4k, depth 4 2.6k, depth 8 2.6k revisions/s
+    /// (deeper pipelines lose more to transactions that arrive before their predecessor and are sent again).
+    /// </summary>
+    private const int Pipeline = 2;
+
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     /// <summary>Replays <paramref name="records"/> (in order, possibly starting at or before <paramref name="fromRevision"/>).</summary>
@@ -44,6 +53,38 @@ public sealed class DeltaReplayer(EtcdClient target, TimeProvider? time = null)
         long revisions = 0;
         long changes = 0;
         var stopMicros = stopAtTime?.ToUnixTimeMilliseconds() * 1000;
+        long? total = stopAtRevision == long.MaxValue ? null : stopAtRevision - fromRevision;
+        var inFlight = new Queue<(RevisionRecord Record, Task<TxnResponse> Response)>();
+        RevisionRecord? previous = null;
+
+        // Applies the oldest transaction in flight; one that arrived before its predecessor was applied failed its
+        // chain guard without effect, and is sent again now that the predecessor is in.
+        async Task CompleteOldestAsync()
+        {
+            var (record, pending) = inFlight.Dequeue();
+            var response = await pending;
+            if (!response.Succeeded)
+            {
+                response = await target.TxnAsync(ToTxn(record, null), cancellationToken);
+            }
+
+            if (!response.Succeeded)
+            {
+                throw new ReplayDivergedException(
+                    $"revision {record.Revision} does not apply: a key is not in the state the source had before it ({Describe(record)})");
+            }
+
+            if (response.Header.Revision != record.Revision)
+            {
+                throw new ReplayDivergedException(
+                    $"revision {record.Revision} landed at {response.Header.Revision} on the restored etcd (something else wrote to it)");
+            }
+
+            revisions++;
+            changes += record.Changes.Count;
+            progress?.Report(new ReplayProgress(revisions, changes, total));
+        }
+
         await foreach (var record in records.WithCancellation(cancellationToken))
         {
             foreach (var lease in record.NewLeases)
@@ -67,29 +108,36 @@ public sealed class DeltaReplayer(EtcdClient target, TimeProvider? time = null)
             }
 
             keeper.ThrowIfFailed();
-            await EnsureLeasesAsync(record, keeper, ttls, cancellationToken);
-            var response = await target.TxnAsync(ToTxn(record), cancellationToken);
-            if (!response.Succeeded)
+            if (NeedsNewLease(record, keeper))
             {
-                throw new ReplayDivergedException(
-                    $"revision {record.Revision} does not apply: a key is not in the state the source had before it ({Describe(record)})");
+                while (inFlight.Count > 0)
+                {
+                    await CompleteOldestAsync(); // grants go in between revisions, so drain first
+                }
+
+                await EnsureLeasesAsync(record, keeper, ttls, cancellationToken);
             }
 
-            if (response.Header.Revision != record.Revision)
-            {
-                throw new ReplayDivergedException(
-                    $"revision {record.Revision} landed at {response.Header.Revision} on the restored etcd (something else wrote to it)");
-            }
-
+            inFlight.Enqueue((record, target.TxnAsync(ToTxn(record, previous), cancellationToken)));
+            previous = record;
             current = record.Revision;
-            revisions++;
-            changes += record.Changes.Count;
-            progress?.Report(new ReplayProgress(revisions, changes, stopAtRevision == long.MaxValue ? null : stopAtRevision - fromRevision));
+            if (inFlight.Count >= Pipeline)
+            {
+                await CompleteOldestAsync();
+            }
+        }
+
+        while (inFlight.Count > 0)
+        {
+            await CompleteOldestAsync();
         }
 
         keeper.ThrowIfFailed();
         return (current, revisions, changes);
     }
+
+    private static bool NeedsNewLease(RevisionRecord record, LeaseKeeper keeper) =>
+        record.Changes.Any(c => c.Lease != 0 && !keeper.IsKnown(c.Lease));
 
     private async Task EnsureLeasesAsync(RevisionRecord record, LeaseKeeper keeper, Dictionary<long, long> ttls, CancellationToken cancellationToken)
     {
@@ -106,9 +154,22 @@ public sealed class DeltaReplayer(EtcdClient target, TimeProvider? time = null)
         }
     }
 
-    private static TxnRequest ToTxn(RevisionRecord record)
+    /// <summary>
+    /// The transaction of one source revision: its changes, guarded by compares on each key's previous state, and —
+    /// when <paramref name="previous"/> is given — by a chain guard that holds only once the previous revision has been
+    /// applied (a key it put carries its revision; a key it deleted is gone). The chain guard is what lets
+    /// transactions be sent ahead without waiting: one that arrives early fails and changes nothing.
+    /// </summary>
+    private static TxnRequest ToTxn(RevisionRecord record, RevisionRecord? previous)
     {
         var txn = new TxnRequest();
+        if (previous is not null)
+        {
+            txn.Compare.Add(previous.Changes.FirstOrDefault(c => c.Kind == Change.Types.Kind.Put) is { } put
+                ? ModEquals(put.Key, previous.Revision)
+                : new Compare { Key = previous.Changes[0].Key, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
+        }
+
         foreach (var c in record.Changes)
         {
             if (c.Kind == Change.Types.Kind.Put)

@@ -8,6 +8,7 @@ using Lifeboat.Core.Snapshots;
 using Lifeboat.Core.Storage;
 using Lifeboat.Etcd.Deltas;
 using Lifeboat.Etcd.Deltas.Format;
+using Lifeboat.Etcd.Snapshots;
 
 namespace Lifeboat.Etcd.Restore;
 
@@ -57,48 +58,22 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         var scratch = CreateScratch(options.ScratchDir, dataDir, plan.Full.Stored.Size);
         try
         {
-            // 1. Verify everything before touching the data directory.
-            var fullDb = Path.Combine(scratch, "full.db");
-            await ExtractFullAsync(plan.Full, fullDb, cancellationToken);
-            foreach (var delta in plan.Deltas)
-            {
-                await using var stream = await OpenAsync(delta, cancellationToken);
-                await DeltaFile.VerifyAsync(stream, delta.Key, cancellationToken);
-            }
-
-            // 2. Replay, when there is anything past the full snapshot.
+            var fullDb = await VerifyAsync(plan, scratch, cancellationToken);
             var database = fullDb;
             var revision = plan.FullRevision;
             long revisions = 0;
             long changes = 0;
             var replayStarted = _time.GetTimestamp();
-            if (plan.Deltas.Count > 0 && plan.StopAtRevision > plan.FullRevision)
+            if (NeedsReplay(plan))
             {
-                var replayDir = Path.Combine(scratch, "replay");
-                var loopback = new MemberFlags
-                {
-                    Name = ReplayMember,
-                    InitialCluster = $"{ReplayMember}=http://127.0.0.1:2380",
-                    InitialClusterToken = ReplayMember,
-                    InitialAdvertisePeerUrls = "http://127.0.0.1:2380",
-                };
-                await tools.RestoreDatabaseAsync(fullDb, replayDir, loopback, skipHashCheck: false, cancellationToken);
-                File.Delete(fullDb);
-                await using (var etcd = await tools.StartTemporaryAsync(replayDir, ReplayMember, cancellationToken))
-                {
-                    using var client = etcd.CreateClient();
-                    var replayer = new DeltaReplayer(client, _time);
-                    (revision, revisions, changes) = await replayer.ReplayAsync(ReadAllAsync(plan.Deltas, cancellationToken), plan.FullRevision,
-                        plan.StopAtRevision, plan.StopAtTime, progress, cancellationToken);
-                    await etcd.StopAsync(cancellationToken);
-                }
-
-                database = Path.Combine(replayDir, "member", "snap", "db");
+                (revision, revisions, changes) = await ReplayAsync(plan, tools, fullDb, scratch, progress,
+                    (etcd, _) => etcd.StopAsync(cancellationToken), cancellationToken);
+                database = Path.Combine(scratch, "replay", "member", "snap", "db");
             }
 
             var replayDuration = _time.GetElapsedTime(replayStarted);
 
-            // 3. Lay out the requested member beside the data directory, then swap it in.
+            // Lay out the requested member beside the data directory, then swap it in.
             var parent = Path.GetDirectoryName(dataDir) ?? throw new RestoreRefusedException($"{dataDir} has no parent directory", null);
             Directory.CreateDirectory(parent);
             var partial = Path.Combine(parent, $".{Path.GetFileName(dataDir)}.lifeboat-partial-{Guid.NewGuid():N}");
@@ -121,6 +96,84 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         {
             Directory.Delete(scratch, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Compacts a chain: replays <paramref name="plan"/> in a scratch etcd and streams a full snapshot of the result into
+    /// the store, at the plan's last revision, so that later restores replay few deltas. Nothing is deleted: retention
+    /// decides when the older full snapshot and its deltas go.
+    /// </summary>
+    /// <returns>The new full snapshot, or null when the plan's full snapshot is already at its end.</returns>
+    public async Task<FullSnapshotResult?> CompactAsync(RestorePlan plan, Compression compression, string? scratchDir, IProgress<ReplayProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (!NeedsReplay(plan))
+        {
+            return null;
+        }
+
+        var tools = EtcdTools.Locate();
+        var scratch = CreateScratch(scratchDir, Path.GetTempPath(), plan.Full.Stored.Size);
+        try
+        {
+            var fullDb = await VerifyAsync(plan, scratch, cancellationToken);
+            FullSnapshotResult? result = null;
+            await ReplayAsync(plan, tools, fullDb, scratch, progress, async (etcd, revision) =>
+            {
+                using var client = etcd.CreateClient();
+                result = await new FullSnapshotter(client, store, _time).TakeAsync(compression, null, cancellationToken);
+                if (result.Name.LastRevision != revision)
+                {
+                    throw new ReplayDivergedException($"the compacted snapshot holds revision {result.Name.LastRevision}, not the chain's {revision}");
+                }
+
+                await etcd.StopAsync(cancellationToken);
+            }, cancellationToken);
+            return result;
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    private static bool NeedsReplay(RestorePlan plan) => plan.Deltas.Count > 0 && plan.StopAtRevision > plan.FullRevision;
+
+    /// <summary>Checks the full snapshot (extracting it into the scratch directory) and every delta of the plan.</summary>
+    private async Task<string> VerifyAsync(RestorePlan plan, string scratch, CancellationToken cancellationToken)
+    {
+        var fullDb = Path.Combine(scratch, "full.db");
+        await ExtractFullAsync(plan.Full, fullDb, cancellationToken);
+        foreach (var delta in plan.Deltas)
+        {
+            await using var stream = await OpenAsync(delta, cancellationToken);
+            await DeltaFile.VerifyAsync(stream, delta.Key, cancellationToken);
+        }
+
+        return fullDb;
+    }
+
+    /// <summary>Lays out the full snapshot as a loopback member, replays the deltas on a temporary etcd, then hands it over.</summary>
+    private async Task<(long Revision, long Revisions, long Changes)> ReplayAsync(RestorePlan plan, EtcdTools tools, string fullDb, string scratch,
+        IProgress<ReplayProgress>? progress, Func<EtcdTools.TemporaryEtcd, long, Task> whenReplayed, CancellationToken cancellationToken)
+    {
+        var replayDir = Path.Combine(scratch, "replay");
+        var loopback = new MemberFlags
+        {
+            Name = ReplayMember,
+            InitialCluster = $"{ReplayMember}=http://127.0.0.1:2380",
+            InitialClusterToken = ReplayMember,
+            InitialAdvertisePeerUrls = "http://127.0.0.1:2380",
+        };
+        await tools.RestoreDatabaseAsync(fullDb, replayDir, loopback, skipHashCheck: false, cancellationToken);
+        File.Delete(fullDb);
+        await using var etcd = await tools.StartTemporaryAsync(replayDir, ReplayMember, cancellationToken);
+        using var client = etcd.CreateClient();
+        var outcome = await new DeltaReplayer(client, _time).ReplayAsync(ReadAllAsync(plan.Deltas, cancellationToken), plan.FullRevision,
+            plan.StopAtRevision, plan.StopAtTime, progress, cancellationToken);
+        await whenReplayed(etcd, outcome.Revision);
+        return outcome;
     }
 
     /// <summary>Every record of the deltas, in order (already verified).</summary>

@@ -151,6 +151,30 @@ public sealed class RestoreFailureTests : IAsyncLifetime
         KeyspaceComparison.AssertEqual(await KeyspaceComparison.ReadAsync(client, source), await KeyspaceComparison.ReadAsync(restoredClient, 0), source);
     }
 
+    [Fact]
+    public async Task Compact_FoldsTheChainIntoANewFullSnapshot_ThatRestoresExactlyWithoutDeltas()
+    {
+        var (store, deltas) = await ChainAsync();
+        var end = deltas[^1].Name.LastRevision;
+
+        var compacted = await new EtcdRestorer(store).CompactAsync(await PlanAsync(store, RestoreTarget.Latest), Compression.Gzip, null, null, default);
+        var again = await new EtcdRestorer(store).CompactAsync(await PlanAsync(store, RestoreTarget.Latest), Compression.Gzip, null, null, default);
+
+        Assert.NotNull(compacted);
+        Assert.Equal(end, compacted.Name.LastRevision);
+        Assert.Null(again); // the newest full snapshot is at the chain's end now
+        var plan = await PlanAsync(store, RestoreTarget.Latest);
+        Assert.Equal(compacted.Key, plan.Full.Key);
+        Assert.Empty(plan.Deltas);
+        var dataDir = _dir.Combine("restored");
+        var result = await new EtcdRestorer(store).RestoreAsync(plan, new RestoreOptions { DataDir = dataDir, Member = Member() }, null, default);
+        Assert.Equal(end, result.Revision);
+        await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
+        using var restoredClient = restored.CreateClient();
+        using var client = _source!.CreateClient();
+        KeyspaceComparison.AssertEqual(await KeyspaceComparison.ReadAsync(client, end), await KeyspaceComparison.ReadAsync(restoredClient, 0), end);
+    }
+
     private sealed class SyncProgress(Action<ReplayProgress> report) : IProgress<ReplayProgress>
     {
         public void Report(ReplayProgress value) => report(value);

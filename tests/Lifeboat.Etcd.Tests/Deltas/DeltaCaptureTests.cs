@@ -1,0 +1,111 @@
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Etcd.Deltas;
+using Lifeboat.Etcd.Deltas.Format;
+using Lifeboat.Storage.Local;
+using Lifeboat.Testing;
+
+namespace Lifeboat.Etcd.Tests.Deltas;
+
+public sealed class DeltaCaptureTests : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new();
+    private EtcdServer? _etcd;
+
+    public async Task InitializeAsync() => _etcd = await EtcdServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _etcd!.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task WatchAsync_AcrossAnEtcdRestart_ResumesWithoutGapOrRepeat()
+    {
+        using var client = _etcd!.CreateClient();
+        var start = (await client.PutAsync("/s/0", "0", default)).Header.Revision;
+        var capture = new DeltaCapture(client, LocalDirectoryStore.Open(_dir.Combine("store")), new DeltaOptions());
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var seen = new List<long>();
+        var restarted = false;
+        for (var i = 1; i <= 3; i++)
+        {
+            await client.PutAsync($"/s/{i}", "before", default);
+        }
+
+        await foreach (var record in capture.WatchAsync(start, timeout.Token))
+        {
+            seen.Add(record.Revision);
+            if (!restarted && seen.Count == 3)
+            {
+                restarted = true;
+                await _etcd.RestartAsync(); // the watch breaks here and must come back at the next revision
+                for (var i = 4; i <= 6; i++)
+                {
+                    await client.PutAsync($"/s/{i}", "after", default);
+                }
+            }
+
+            if (seen.Count == 6)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(1, 6).Select(i => start + i), seen);
+    }
+
+    [Fact]
+    public async Task CaptureToNowAsync_FromCompactedRevision_ThrowsCompactedSoThatANewChainStarts()
+    {
+        using var client = _etcd!.CreateClient();
+        var old = (await client.PutAsync("/c/a", "1", default)).Header.Revision;
+        await client.PutAsync("/c/a", "2", default);
+        var latest = (await client.PutAsync("/c/a", "3", default)).Header.Revision;
+        await client.CompactAsync(latest, physical: true, default);
+        var store = LocalDirectoryStore.Open(_dir.Combine("store"));
+
+        await Assert.ThrowsAsync<EtcdCompactedException>(() => new DeltaCapture(client, store, new DeltaOptions()).CaptureToNowAsync(old, default));
+
+        Assert.Empty(await SnapshotCatalog.ListAsync(store, default));
+    }
+
+    [Fact]
+    public async Task CaptureToNowAsync_AboveMaxBytes_SplitsIntoContiguousDeltas()
+    {
+        using var client = _etcd!.CreateClient();
+        var start = (await client.PutAsync("/m/0", "0", default)).Header.Revision;
+        for (var i = 0; i < 40; i++)
+        {
+            await client.PutAsync($"/m/{i}", new string('v', 10_000), default);
+        }
+
+        var store = LocalDirectoryStore.Open(_dir.Combine("store"));
+        var result = await new DeltaCapture(client, store, new DeltaOptions { MaxBytes = 100_000 }).CaptureToNowAsync(start, default);
+
+        Assert.True(result.Deltas.Count >= 3, $"{result.Deltas.Count} deltas");
+        Assert.Equal(start + 1, result.Deltas[0].Name.FirstRevision);
+        for (var i = 1; i < result.Deltas.Count; i++)
+        {
+            Assert.Equal(result.Deltas[i - 1].Name.LastRevision + 1, result.Deltas[i].Name.FirstRevision);
+        }
+
+        Assert.Equal(start + 40, result.ReachedRevision);
+        Assert.Equal(40, result.Deltas.Sum(d => d.Changes));
+    }
+
+    [Fact]
+    public async Task DeltaFile_WriteThenRead_RoundTripsAndRejectsAGap()
+    {
+        var header = new DeltaHeader { FormatVersion = DeltaFile.FormatVersion, FirstRevision = 10, LastRevision = 11 };
+        RevisionRecord Record(long r) => new() { Revision = r, Changes = { new Change { Key = Google.Protobuf.ByteString.CopyFromUtf8($"k{r}") } } };
+        using var stream = new MemoryStream();
+
+        await DeltaFile.WriteAsync(stream, header, [Record(10), Record(11)], default);
+        stream.Position = 0;
+        var (read, records, changes) = await DeltaFile.VerifyAsync(stream, "mem", default);
+
+        Assert.Equal((10, 11, 2L, 2L), (read.FirstRevision, read.LastRevision, records, changes));
+        await Assert.ThrowsAsync<ArgumentException>(() => DeltaFile.WriteAsync(new MemoryStream(), new DeltaHeader { FormatVersion = 1, FirstRevision = 10, LastRevision = 12 }, [Record(10), Record(12)], default));
+    }
+}
