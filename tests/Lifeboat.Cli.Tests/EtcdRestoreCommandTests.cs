@@ -82,6 +82,32 @@ public sealed class EtcdRestoreCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Restore_ChainWithAMissingDelta_Exits7NamingTheGap_AndRestoresUpToIt()
+    {
+        using var client = _etcd!.CreateClient();
+        await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", Endpoint, "--store", Store);
+        var ends = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            ends.Add(await WriteAsync(client, $"/g/{i}", "v"));
+            await CliRunner.RunAsync("etcd", "snapshot", "delta", "--endpoints", Endpoint, "--store", Store);
+        }
+
+        var middle = Directory.GetFiles(Path.Combine(Store, "etcd"), "delta-*").Order(StringComparer.Ordinal).ElementAt(1);
+        File.Delete(middle);
+
+        var (code, _, stderr) = await CliRunner.RunAsync(["etcd", "restore", "--store", Store, "--data-dir", _dir.Combine("gap"), .. Member(LoopbackPorts.Next())]);
+        var (upTo, _, upToErr) = await CliRunner.RunAsync(["etcd", "restore", "--store", Store, "--data-dir", _dir.Combine("before-gap"),
+            "--to-revision", ends[0].ToString(System.Globalization.CultureInfo.InvariantCulture), .. Member(LoopbackPorts.Next())]);
+
+        Assert.Equal(ExitCodes.Refused, code);
+        Assert.Contains($"revision {ends[1]} is in no delta", stderr, StringComparison.Ordinal);
+        Assert.Contains($"--to-revision {ends[0]}", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_dir.Combine("gap")));
+        Assert.True(upTo == 0, upToErr);
+    }
+
+    [Fact]
     public async Task Restore_BadTargetsAndMissingTools_Exit7AndWriteNothing()
     {
         using var client = _etcd!.CreateClient();

@@ -87,11 +87,120 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
     }
 
     /// <summary>
+    /// The continuous form, which the sidecar drives: captures every change after <paramref name="afterRevision"/> and
+    /// writes a delta every <paramref name="period"/>, sooner when the buffered changes pass
+    /// <see cref="DeltaOptions.MaxBytes"/>. A period without changes writes nothing; <paramref name="onProgress"/> still
+    /// learns how far the chain reaches (from etcd's progress notifications).
+    /// </summary>
+    /// <param name="onFlushed">Called after each delta is stored.</param>
+    /// <param name="onProgress">Called with the revision the chain is known to reach, stored or not.</param>
+    /// <returns>Never returns normally; ends by cancellation (flushing what is buffered first) or an exception.</returns>
+    /// <exception cref="EtcdCompactedException">The next revision needed is gone: start a new chain with a full snapshot.</exception>
+    public async Task RunAsync(long afterRevision, TimeSpan period, Func<StoredDelta, Task> onFlushed, Action<long>? onProgress,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onFlushed);
+        var pending = new List<RevisionRecord>();
+        long pendingBytes = 0;
+        var header = (await client.StatusAsync(null, cancellationToken)).Header;
+        var due = _time.GetUtcNow() + period;
+        var channel = System.Threading.Channels.Channel.CreateBounded<RevisionRecord>(new System.Threading.Channels.BoundedChannelOptions(10_000)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+        });
+        using var stopWatch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var watcher = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var record in WatchRecordsAsync(afterRevision, r => onProgress?.Invoke(r), stopWatch.Token))
+                {
+                    await channel.Writer.WriteAsync(record, stopWatch.Token);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                channel.Writer.TryComplete(ex);
+                return;
+            }
+
+            channel.Writer.TryComplete();
+        }, CancellationToken.None);
+
+        async Task FlushAsync(CancellationToken token)
+        {
+            if (pending.Count > 0)
+            {
+                var stored = await WriteAsync(header, pending, token);
+                pending.Clear();
+                pendingBytes = 0;
+                await onFlushed(stored);
+            }
+
+            due = _time.GetUtcNow() + period;
+        }
+
+        try
+        {
+            while (true)
+            {
+                var wait = due - _time.GetUtcNow();
+                using var tick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                tick.CancelAfter(wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+                try
+                {
+                    var record = await channel.Reader.ReadAsync(tick.Token);
+                    pending.Add(record);
+                    pendingBytes += DeltaFile.SizeOf(record);
+                    onProgress?.Invoke(record.Revision);
+                    if (pendingBytes >= options.MaxBytes)
+                    {
+                        await FlushAsync(cancellationToken);
+                    }
+                }
+                catch (OperationCanceledException) when (tick.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    await FlushAsync(cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Keep what was captured: the buffered changes become one last delta.
+            await FlushAsync(CancellationToken.None);
+            throw;
+        }
+        catch (System.Threading.Channels.ChannelClosedException ex) when (ex.InnerException is not null)
+        {
+            await FlushAsync(CancellationToken.None);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerException);
+            throw;
+        }
+        finally
+        {
+            await stopWatch.CancelAsync();
+            try
+            {
+                await watcher;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
     /// Every revision after <paramref name="afterRevision"/> as a record, in order, forever (until cancelled),
     /// reconnecting after transient failures from the last revision yielded.
     /// </summary>
     /// <exception cref="EtcdCompactedException">The next revision needed is no longer in etcd's history.</exception>
-    public async IAsyncEnumerable<RevisionRecord> WatchAsync(long afterRevision, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<RevisionRecord> WatchAsync(long afterRevision, CancellationToken cancellationToken) =>
+        WatchRecordsAsync(afterRevision, null, cancellationToken);
+
+    /// <param name="onProgress">Called with the revision etcd reports in an event-free progress notification.</param>
+    private async IAsyncEnumerable<RevisionRecord> WatchRecordsAsync(long afterRevision, Action<long>? onProgress,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var next = afterRevision + 1;
         var failures = 0;
@@ -128,6 +237,11 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
                         }
 
                         failures = 0;
+                        if (response.Events.Count == 0 && !response.Created && response.Header is { Revision: var reached } && reached >= next - 1)
+                        {
+                            onProgress?.Invoke(reached); // nothing happened up to here: the chain reaches this far
+                        }
+
                         foreach (var record in await ToRecordsAsync(response, next, cancellationToken))
                         {
                             next = record.Revision + 1;

@@ -95,6 +95,50 @@ public sealed class DeltaCaptureTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunAsync_FlushesEachPeriodAndOnSize_AndFlushesWhatIsLeftWhenStopped()
+    {
+        using var client = _etcd!.CreateClient();
+        var start = (await client.PutAsync("/run/0", "0", default)).Header.Revision;
+        var store = LocalDirectoryStore.Open(_dir.Combine("store"));
+        var flushed = new List<StoredDelta>();
+        var reached = 0L;
+        using var stop = new CancellationTokenSource();
+        var capture = new DeltaCapture(client, store, new DeltaOptions { MaxBytes = 50_000 });
+        var run = capture.RunAsync(start, TimeSpan.FromMilliseconds(300), d =>
+        {
+            lock (flushed)
+            {
+                flushed.Add(d);
+            }
+
+            return Task.CompletedTask;
+        }, r => Interlocked.Exchange(ref reached, Math.Max(r, Interlocked.Read(ref reached))), stop.Token);
+
+        await client.PutAsync("/run/a", "small", default); // flushed by the period
+        await Eventually.SucceedsAsync(_ => Task.FromResult(flushed.Count >= 1 ? 0 : throw new InvalidOperationException("no delta yet")),
+            TimeSpan.FromSeconds(10), "a periodic delta");
+        for (var i = 0; i < 10; i++)
+        {
+            await client.PutAsync($"/run/big{i}", new string('x', 20_000), default); // flushed by size
+        }
+
+        var last = (await client.PutAsync("/run/z", "last", default)).Header.Revision;
+        await Eventually.SucceedsAsync(_ => Task.FromResult(Interlocked.Read(ref reached) >= last ? 0 : throw new InvalidOperationException("not there yet")),
+            TimeSpan.FromSeconds(10), "the chain reaching the last write");
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+
+        var deltas = (await SnapshotCatalog.ListAsync(store, default)).ToList();
+        Assert.True(deltas.Count >= 3, $"{deltas.Count} deltas");
+        Assert.Equal(start + 1, deltas[0].Name.FirstRevision);
+        Assert.Equal(last, deltas[^1].Name.LastRevision);
+        for (var i = 1; i < deltas.Count; i++)
+        {
+            Assert.Equal(deltas[i - 1].Name.LastRevision + 1, deltas[i].Name.FirstRevision);
+        }
+    }
+
+    [Fact]
     public async Task DeltaFile_WriteThenRead_RoundTripsAndRejectsAGap()
     {
         var header = new DeltaHeader { FormatVersion = DeltaFile.FormatVersion, FirstRevision = 10, LastRevision = 11 };
