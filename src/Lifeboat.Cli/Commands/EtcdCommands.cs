@@ -30,6 +30,7 @@ internal static class EtcdCommands
         etcd.Subcommands.Add(EtcdRestoreCommand.Create(context));
         var snapshots = new Command("snapshots", "Inspect the snapshots in a store");
         snapshots.Subcommands.Add(CreateList(context));
+        snapshots.Subcommands.Add(EtcdPruneCommand.Create(context));
         etcd.Subcommands.Add(snapshots);
         return etcd;
     }
