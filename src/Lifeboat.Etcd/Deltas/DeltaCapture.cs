@@ -25,11 +25,41 @@ namespace Lifeboat.Etcd.Deltas;
 /// (etcd auth without root) and is refused when written.
 /// </remarks>
 public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaOptions options, TimeProvider? time = null, ILogger? logger = null)
+    : IDisposable
 {
     private static readonly ByteString AllKeys = ByteString.CopyFrom(0);
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
     private readonly Dictionary<long, long> _leaseTtls = [];
+    private readonly Lock _flushLock = new();
+    private CancellationTokenSource _flushNow = new();
+    private List<TaskCompletionSource<StoredDelta?>> _flushWaiters = [];
+
+    /// <summary>
+    /// Asks a running <see cref="RunAsync"/> to write what it has buffered now. Completes with the delta written, or
+    /// null when nothing had changed since the last one.
+    /// </summary>
+    public async Task<StoredDelta?> FlushNowAsync(CancellationToken cancellationToken)
+    {
+        var waiter = new TaskCompletionSource<StoredDelta?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        CancellationTokenSource signal;
+        lock (_flushLock)
+        {
+            _flushWaiters.Add(waiter);
+            signal = _flushNow;
+        }
+
+        await signal.CancelAsync(); // a replaced source is never disposed, so this cannot race with the loop
+        return await waiter.Task.WaitAsync(cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        lock (_flushLock)
+        {
+            _flushNow.Dispose();
+        }
+    }
 
     /// <summary>
     /// Captures every change after <paramref name="afterRevision"/> up to etcd's revision at the start of the call (and
@@ -130,14 +160,35 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
 
         async Task FlushAsync(CancellationToken token)
         {
-            if (pending.Count > 0)
+            List<TaskCompletionSource<StoredDelta?>> waiters;
+            lock (_flushLock)
             {
-                var stored = await WriteAsync(header, pending, token);
-                pending.Clear();
-                pendingBytes = 0;
-                await onFlushed(stored);
+                waiters = _flushWaiters;
+                _flushWaiters = [];
+                if (_flushNow.IsCancellationRequested)
+                {
+                    _flushNow = new CancellationTokenSource(); // the fired one stays undisposed: FlushNowAsync may still hold it
+                }
             }
 
+            StoredDelta? stored = null;
+            try
+            {
+                if (pending.Count > 0)
+                {
+                    stored = await WriteAsync(header, pending, token);
+                    pending.Clear();
+                    pendingBytes = 0;
+                    await onFlushed(stored);
+                }
+            }
+            catch (Exception ex)
+            {
+                waiters.ForEach(w => w.TrySetException(ex));
+                throw;
+            }
+
+            waiters.ForEach(w => w.TrySetResult(stored));
             due = _time.GetUtcNow() + period;
         }
 
@@ -146,7 +197,13 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
             while (true)
             {
                 var wait = due - _time.GetUtcNow();
-                using var tick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                CancellationToken flushNow;
+                lock (_flushLock)
+                {
+                    flushNow = _flushNow.Token;
+                }
+
+                using var tick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, flushNow);
                 tick.CancelAfter(wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
                 try
                 {
@@ -336,6 +393,7 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
 
     private async Task<StoredDelta> WriteAsync(ResponseHeader header, List<RevisionRecord> records, CancellationToken cancellationToken)
     {
+        var started = _time.GetTimestamp();
         var now = _time.GetUtcNow();
         var name = SnapshotName.Delta(records[0].Revision, records[^1].Revision, now, options.Compression);
         var deltaHeader = new DeltaHeader
@@ -362,6 +420,6 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
         var stored = await write.CommitAsync(key, overwrite: false, cancellationToken);
         var changes = records.Sum(r => (long)r.Changes.Count);
         DeltaLog.DeltaStored(_logger, key, name.FirstRevision, name.LastRevision, changes, stored.Size);
-        return new StoredDelta(key, name, stored.Size, records.Count, changes);
+        return new StoredDelta(key, name, stored.Size, records.Count, changes, _time.GetElapsedTime(started));
     }
 }

@@ -1,0 +1,138 @@
+using System.CommandLine;
+using Lifeboat.Cli.Hosting;
+using Lifeboat.Core.Retention;
+using Lifeboat.Core.Scheduling;
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Etcd.Client;
+using Lifeboat.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Lifeboat.Cli.Commands;
+
+/// <summary><c>lifeboat etcd serve</c>: the backup sidecar beside an etcd member.</summary>
+internal static partial class EtcdServeCommand
+{
+    [LoggerMessage(2000, LogLevel.Information, "Effective configuration: {Configuration}")]
+    private static partial void LogConfiguration(ILogger logger, string configuration);
+
+    private static string Env(string name, string fallback) => Environment.GetEnvironmentVariable(name) ?? fallback;
+
+    public static Command Create(CliContext context)
+    {
+        var connection = new EtcdConnectionOptions();
+        var store = new StoreOptions();
+        var schedule = new Option<string>("--full-schedule")
+        {
+            Description = "When full snapshots are taken: 5 cron fields or @hourly/@daily [env: LIFEBOAT_FULL_SCHEDULE]",
+            DefaultValueFactory = _ => Env("LIFEBOAT_FULL_SCHEDULE", "0 0 * * *"),
+        };
+        var zone = new Option<string?>("--time-zone") { Description = "Time zone of --full-schedule (IANA name; default UTC) [env: LIFEBOAT_TIME_ZONE]", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LIFEBOAT_TIME_ZONE") };
+        var period = new Option<TimeSpan>("--delta-period")
+        {
+            Description = "How often buffered changes are written as a delta [env: LIFEBOAT_DELTA_PERIOD]",
+            HelpName = "duration",
+            DefaultValueFactory = _ => Durations.TryParse(Env("LIFEBOAT_DELTA_PERIOD", "5m"), out var d) ? d : TimeSpan.FromMinutes(5),
+            CustomParser = r => Durations.Parse(r),
+        };
+        var maxBytes = new Option<long>("--delta-max-bytes") { Description = "Write a delta early when buffered changes pass this size", DefaultValueFactory = _ => 32L << 20 };
+        var compression = new Option<Compression>("--compression") { Description = "Compression of stored snapshots", HelpName = "none|gzip", DefaultValueFactory = _ => Compression.None };
+        var retention = new Option<string>("--retention") { Description = "Retention policy [env: LIFEBOAT_RETENTION]", HelpName = "limit|exponential", DefaultValueFactory = _ => Env("LIFEBOAT_RETENTION", "limit") };
+        retention.AcceptOnlyFromAmong("limit", "exponential");
+        var keep = new Option<int>("--keep") { Description = "limit: full snapshots kept, with their deltas", DefaultValueFactory = _ => 7 };
+        var listen = new Option<string>("--listen") { Description = "Address of the HTTP API [env: LIFEBOAT_LISTEN]", DefaultValueFactory = _ => Env("LIFEBOAT_LISTEN", "127.0.0.1:8080") };
+        var tokenFile = new Option<FileInfo?>("--api-token-file") { Description = "File holding the bearer token the API requires (all endpoints but /healthz and /readyz)" };
+        var command = new Command("serve",
+            "Run the backup sidecar beside an etcd member: full snapshots on a schedule, deltas continuously, retention, and an HTTP API " +
+            "(/healthz, /readyz, /metrics, POST /snapshots/full, POST /snapshots/delta, /snapshots/latest, /config).");
+        connection.AddTo(command);
+        store.AddTo(command);
+        foreach (var o in new Option[] { schedule, zone, period, maxBytes, compression, retention, keep, listen, tokenFile })
+        {
+            command.Options.Add(o);
+        }
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var token = parse.GetValue(tokenFile) is { } file
+                ? (File.Exists(file.FullName)
+                    ? (await File.ReadAllTextAsync(file.FullName, cancellationToken)).Trim()
+                    : throw new ArgumentException($"--api-token-file '{file.FullName}' does not exist"))
+                : null;
+            if (token is { Length: 0 })
+            {
+                throw new ArgumentException("--api-token-file is empty: put the token in it, or leave the flag out for no token");
+            }
+
+            if (parse.GetValue(period) < TimeSpan.FromSeconds(1))
+            {
+                throw new ArgumentException("--delta-period below 1s would write a delta file per change");
+            }
+
+            var options = new SidecarOptions
+            {
+                Etcd = connection.Read(parse),
+                Store = parse.GetValue(store.Store) is { Length: > 0 } s ? s : throw new ArgumentException("no snapshot store given: pass --store file:///path (or set LIFEBOAT_STORE)"),
+                FullSchedule = FullSnapshotSchedule.Parse(parse.GetValue(schedule)!, parse.GetValue(zone)),
+                DeltaPeriod = parse.GetValue(period),
+                DeltaMaxBytes = parse.GetValue(maxBytes),
+                Compression = parse.GetValue(compression),
+                Retention = parse.GetValue(retention) == "exponential" ? new RetentionPolicy.Exponential() : new RetentionPolicy.Limit(Math.Max(1, parse.GetValue(keep))),
+                Listen = parse.GetValue(listen)!,
+                ApiToken = token,
+            };
+            return await RunAsync(context, options, cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliContext context, SidecarOptions options, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (context.Interactive)
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        }
+        else
+        {
+            builder.Logging.AddJsonConsole(o => o.UseUtcTimestamp = true);
+        }
+
+        builder.Logging.SetMinimumLevel(context.Verbose ? LogLevel.Debug : LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.WebHost.UseUrls($"http://{options.Listen}");
+        await using var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Lifeboat.Etcd.Sidecar");
+        LogConfiguration(logger, string.Join(", ", options.Redacted().Select(p => $"{p.Key}={p.Value}")));
+
+        var store = StoreLocation.Open(options.Store, context.Time);
+        using var client = new EtcdClient(options.Etcd, logger);
+        var state = new SidecarState();
+        using var exporter = new PrometheusExporter();
+        using var metrics = new SidecarMetrics(state, context.Time);
+        using var sidecar = new EtcdSidecar(options, store, client, state, metrics, context.Time, logger);
+        SidecarApi.Map(app, options, sidecar, state, client, store, exporter, context.Time);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException ex)
+        {
+            throw new ArgumentException($"cannot listen on {options.Listen}: {ex.Message}; pick another --listen address", ex);
+        }
+
+        try
+        {
+            await sidecar.RunAsync(cancellationToken);
+        }
+        finally
+        {
+            await app.StopAsync(CancellationToken.None);
+        }
+
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,242 @@
+using Lifeboat.Core.Restore;
+using Lifeboat.Core.Retention;
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Core.Storage;
+using Lifeboat.Etcd;
+using Lifeboat.Etcd.Client;
+using Lifeboat.Etcd.Deltas;
+using Lifeboat.Etcd.Snapshots;
+using Microsoft.Extensions.Logging;
+
+namespace Lifeboat.Cli.Hosting;
+
+/// <summary>
+/// The etcd backup sidecar: a full snapshot at start when the store has no intact chain, deltas continuously, full
+/// snapshots on the schedule, retention after each full snapshot.
+/// </summary>
+/// <remarks>
+/// Lifecycle: <see cref="RunAsync"/> runs until cancelled; on cancellation the delta capture writes what it has
+/// buffered before it ends. Full snapshots (scheduled, requested over HTTP, or forced by compacted history) are
+/// serialized; deltas keep flowing while one is taken, and the chain stays contiguous because a delta may straddle a
+/// full snapshot's revision. A failing loop logs, counts the failure and retries with backoff; it never exits the
+/// process on its own.
+/// </remarks>
+internal sealed partial class EtcdSidecar(
+    SidecarOptions options, ISnapshotStore store, EtcdClient client, SidecarState state, SidecarMetrics metrics, TimeProvider time, ILogger logger)
+    : IDisposable
+{
+    private readonly SemaphoreSlim _fullLock = new(1, 1);
+    private DeltaCapture? _capture;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var chainEnd = await EnsureChainAsync(cancellationToken);
+        var loops = new[]
+        {
+            DeltaLoopAsync(chainEnd, cancellationToken),
+            FullLoopAsync(cancellationToken),
+            RevisionLoopAsync(cancellationToken),
+        };
+        try
+        {
+            await Task.WhenAll(loops);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Takes a full snapshot now (serialized with every other full snapshot), then applies retention.</summary>
+    public async Task<FullSnapshotResult> TakeFullAsync(string reason, CancellationToken cancellationToken)
+    {
+        await _fullLock.WaitAsync(cancellationToken);
+        try
+        {
+            Log.FullStarting(logger, reason);
+            var started = time.GetTimestamp();
+            try
+            {
+                var result = await new FullSnapshotter(client, store, time, logger).TakeAsync(options.Compression, null, cancellationToken);
+                state.Full(result, time.GetUtcNow());
+                metrics.Snapshot("full", true, time.GetElapsedTime(started), result.StoredBytes);
+                await ApplyRetentionAsync(cancellationToken);
+                return result;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                metrics.Snapshot("full", false, time.GetElapsedTime(started), 0);
+                state.Error(ex.Message);
+                throw;
+            }
+        }
+        finally
+        {
+            _fullLock.Release();
+        }
+    }
+
+    /// <summary>Writes the buffered changes as a delta now; null when nothing changed since the last one.</summary>
+    public Task<StoredDelta?> FlushDeltaAsync(CancellationToken cancellationToken) =>
+        _capture is { } capture
+            ? capture.FlushNowAsync(cancellationToken)
+            : throw new InvalidOperationException("delta capture is not running yet");
+
+    private async Task<long> EnsureChainAsync(CancellationToken cancellationToken)
+    {
+        var chains = RestorePlanner.Chains(await SnapshotCatalog.ListAsync(store, cancellationToken));
+        var newest = chains.Count == 0 ? null : chains.MaxBy(c => (c.LastRevision, c.FirstTime));
+        if (newest is { GapAfter: null })
+        {
+            var latestFull = chains.MaxBy(c => c.FirstTime)!;
+            state.Full(new FullSnapshotResult(latestFull.Full.Key, latestFull.Full.Name, latestFull.Full.Stored.Size, 0, "", 0, "", TimeSpan.Zero),
+                latestFull.FirstTime);
+            state.ResetReach(newest.LastRevision);
+            Log.ChainContinues(logger, newest.LastRevision, newest.Full.Key);
+            return newest.LastRevision;
+        }
+
+        var full = await TakeFullAsync(newest is null ? "the store has no full snapshot" : $"the newest chain is broken at revision {newest.GapAfter}",
+            cancellationToken);
+        state.ResetReach(full.Name.LastRevision);
+        return full.Name.LastRevision;
+    }
+
+    private async Task DeltaLoopAsync(long after, CancellationToken cancellationToken)
+    {
+        var stored = after;
+        var failures = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            using var capture = new DeltaCapture(client, store,
+                new DeltaOptions { Compression = options.Compression, MaxBytes = options.DeltaMaxBytes }, time, logger);
+            _capture = capture;
+            try
+            {
+                await capture.RunAsync(stored, options.DeltaPeriod, d =>
+                {
+                    stored = d.Name.LastRevision;
+                    failures = 0;
+                    state.Delta(d, time.GetUtcNow());
+                    metrics.Snapshot("delta", true, d.WriteDuration, d.StoredBytes);
+                    metrics.Events(d.Changes);
+                    return Task.CompletedTask;
+                }, state.Reach, cancellationToken);
+            }
+            catch (EtcdCompactedException ex)
+            {
+                Log.HistoryCompacted(logger, stored + 1, ex.Message);
+                var full = await RetryAsync(() => TakeFullAsync($"etcd compacted revision {stored + 1} away", cancellationToken), cancellationToken);
+                stored = full.Name.LastRevision;
+                state.ResetReach(stored);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                failures++;
+                metrics.Snapshot("delta", false, TimeSpan.Zero, 0);
+                state.Error(ex.Message);
+                Log.DeltaFailed(logger, stored + 1, ex.Message);
+                await Task.Delay(Backoff(failures), time, cancellationToken);
+            }
+        }
+    }
+
+    private async Task FullLoopAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var now = time.GetUtcNow();
+            var next = state.LastFullAt is { } last ? options.FullSchedule.NextAfter(last) : now;
+            var wait = next - now;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait < TimeSpan.FromMinutes(1) ? wait : TimeSpan.FromMinutes(1), time, cancellationToken);
+                continue; // re-check: a full snapshot may have been taken over HTTP meanwhile
+            }
+
+            if (options.FullSchedule.IsDue(state.LastFullAt, time.GetUtcNow()))
+            {
+                await RetryAsync(() => TakeFullAsync("scheduled", cancellationToken), cancellationToken);
+            }
+        }
+    }
+
+    private async Task RevisionLoopAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                state.Etcd((await client.StatusAsync(null, cancellationToken)).Header.Revision);
+            }
+            catch (EtcdException)
+            {
+                // readiness reports etcd's state; the lag keeps its last known value
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(5), time, cancellationToken);
+        }
+    }
+
+    private async Task ApplyRetentionAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var plan = RetentionPlanner.Plan(await SnapshotCatalog.ListAsync(store, cancellationToken), options.Retention, time.GetUtcNow());
+            foreach (var d in plan.Delete)
+            {
+                Log.RetentionDeleting(logger, d.Snapshot.Key, d.Reason);
+            }
+
+            metrics.Deleted(await RetentionExecutor.ApplyAsync(store, plan, cancellationToken));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.RetentionFailed(logger, ex.Message); // the next full snapshot tries again
+        }
+    }
+
+    private async Task<T> RetryAsync<T>(Func<Task<T>> attempt, CancellationToken cancellationToken)
+    {
+        for (var failures = 1; ; failures++)
+        {
+            try
+            {
+                return await attempt();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.FullFailed(logger, ex.Message);
+                await Task.Delay(Backoff(failures), time, cancellationToken);
+            }
+        }
+    }
+
+    public void Dispose() => _fullLock.Dispose();
+
+    private static TimeSpan Backoff(int failures) =>
+        TimeSpan.FromMilliseconds(Random.Shared.Next(500, 1000) * Math.Min(60, 1 << Math.Min(failures, 6)));
+
+    private static partial class Log
+    {
+        [LoggerMessage(2001, LogLevel.Information, "Full snapshot starting ({Reason})")]
+        public static partial void FullStarting(ILogger logger, string reason);
+
+        [LoggerMessage(2002, LogLevel.Error, "Full snapshot failed; retrying: {Reason}")]
+        public static partial void FullFailed(ILogger logger, string reason);
+
+        [LoggerMessage(2003, LogLevel.Information, "Continuing the chain at revision {Revision} (full snapshot {Full})")]
+        public static partial void ChainContinues(ILogger logger, long revision, string full);
+
+        [LoggerMessage(2004, LogLevel.Warning, "etcd no longer has revision {Revision}; a new chain starts with a full snapshot: {Reason}")]
+        public static partial void HistoryCompacted(ILogger logger, long revision, string reason);
+
+        [LoggerMessage(2005, LogLevel.Error, "Delta capture failed at revision {Revision}; retrying: {Reason}")]
+        public static partial void DeltaFailed(ILogger logger, long revision, string reason);
+
+        [LoggerMessage(2006, LogLevel.Information, "Retention deletes {Key}: {Reason}")]
+        public static partial void RetentionDeleting(ILogger logger, string key, string reason);
+
+        [LoggerMessage(2007, LogLevel.Error, "Retention failed: {Reason}")]
+        public static partial void RetentionFailed(ILogger logger, string reason);
+    }
+}

@@ -1,0 +1,108 @@
+using System.Security.Cryptography;
+using System.Text;
+using Lifeboat.Cli.Commands;
+using Lifeboat.Core.Errors;
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Core.Storage;
+using Lifeboat.Etcd.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Lifeboat.Cli.Hosting;
+
+/// <summary>
+/// The sidecar's HTTP API. <c>/healthz</c> and <c>/readyz</c> are open (for kubelet probes); everything else needs the
+/// bearer token when one is configured.
+/// </summary>
+internal static class SidecarApi
+{
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+
+    public static void Map(WebApplication app, SidecarOptions options, EtcdSidecar sidecar, SidecarState state, EtcdClient client,
+        ISnapshotStore store, PrometheusExporter exporter, TimeProvider time)
+    {
+        if (options.ApiToken is { } token)
+        {
+            var expected = Encoding.UTF8.GetBytes("Bearer " + token);
+            app.Use(async (context, next) =>
+            {
+                var path = context.Request.Path.Value ?? "";
+                var given = Encoding.UTF8.GetBytes(context.Request.Headers.Authorization.ToString());
+                if (path is "/healthz" or "/readyz" || CryptographicOperations.FixedTimeEquals(given, expected))
+                {
+                    await next(context);
+                    return;
+                }
+
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await context.Response.WriteAsJsonAsync(new { error = "a bearer token is required (Authorization: Bearer <token from --api-token-file>)" });
+            });
+        }
+
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", async (CancellationToken ct) =>
+        {
+            var checks = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(ProbeTimeout);
+            checks["etcd"] = await ProbeAsync(async () => await client.StatusAsync(null, timeout.Token));
+            checks["store"] = await ProbeAsync(async () => await store.ListAsync(SnapshotLayout.Prefix, timeout.Token).FirstOrDefaultAsync(timeout.Token));
+            var now = time.GetUtcNow();
+            checks["full"] = state.LastFullAt is null ? "no full snapshot yet"
+                : options.FullSchedule.IsDue(state.LastFullAt, now - TimeSpan.FromMinutes(15)) ? $"overdue: the last full snapshot is from {state.LastFullAt:u}"
+                : "ok";
+            var lastAny = state.LastDeltaAt ?? state.LastFullAt;
+            checks["delta"] = state.EtcdRevision > state.ChainReach && lastAny is { } t && now - t > (2 * options.DeltaPeriod) + TimeSpan.FromMinutes(1)
+                ? $"stale: changes up to revision {state.EtcdRevision}, captured up to {state.ChainReach}, last snapshot {t:u}"
+                : "ok";
+            var ready = checks.Values.All(v => v == "ok");
+            return Results.Json(new { ready, checks }, EtcdCommands.Json, statusCode: ready ? 200 : 503);
+        });
+        app.MapGet("/metrics", () => Results.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapGet("/config", () => Results.Json(options.Redacted(), EtcdCommands.Json));
+        app.MapGet("/snapshots/latest", () => Results.Json(new
+        {
+            full = state.LastFull,
+            fullAt = state.LastFullAt,
+            delta = state.LastDelta,
+            deltaAt = state.LastDeltaAt,
+            chainRevision = state.ChainReach,
+            etcdRevision = state.EtcdRevision,
+            lastError = state.LastError,
+        }, EtcdCommands.Json));
+        app.MapPost("/snapshots/full", (CancellationToken ct) => RunAsync(() => sidecar.TakeFullAsync("requested over HTTP", ct)));
+        app.MapPost("/snapshots/delta", (CancellationToken ct) => RunAsync(async () => new { delta = await sidecar.FlushDeltaAsync(ct) }));
+    }
+
+    private static async Task<string> ProbeAsync(Func<Task> probe)
+    {
+        try
+        {
+            await probe();
+            return "ok";
+        }
+        catch (Exception ex) when (ex is LifeboatException or OperationCanceledException or IOException)
+        {
+            return ex is OperationCanceledException ? $"no answer within {ProbeTimeout.TotalSeconds:0} s" : ex.Message;
+        }
+    }
+
+    private static async Task<IResult> RunAsync<T>(Func<Task<T>> action)
+    {
+        try
+        {
+            return Results.Json(await action(), EtcdCommands.Json);
+        }
+        catch (LifeboatException ex)
+        {
+            return Results.Json(new { error = ex.Message, fix = ex.Hint }, EtcdCommands.Json,
+                statusCode: ex.IsTransient ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return Results.Json(new { error = ex.Message }, EtcdCommands.Json, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+}

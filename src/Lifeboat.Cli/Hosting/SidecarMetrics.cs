@@ -1,0 +1,55 @@
+using System.Diagnostics.Metrics;
+
+namespace Lifeboat.Cli.Hosting;
+
+/// <summary>The sidecar's instruments (meter <c>Lifeboat.Etcd.Sidecar</c>), exposed as <c>lifeboat_*</c> on /metrics.</summary>
+internal sealed class SidecarMetrics : IDisposable
+{
+    public const string MeterName = "Lifeboat.Etcd.Sidecar";
+    private readonly Meter _meter;
+    private readonly Counter<long> _snapshots;
+    private readonly Histogram<double> _duration;
+    private readonly Histogram<double> _size;
+    private readonly Counter<long> _events;
+    private readonly Counter<long> _deletions;
+
+    public SidecarMetrics(SidecarState state, TimeProvider time)
+    {
+        _meter = new Meter(MeterName);
+        _snapshots = _meter.CreateCounter<long>("lifeboat.snapshots", description: "Snapshots attempted, by kind and result");
+        _duration = _meter.CreateHistogram<double>("lifeboat.snapshot.duration", "s", "Time to take and store a snapshot");
+        _size = _meter.CreateHistogram<double>("lifeboat.snapshot.size", "By", "Stored size of a snapshot");
+        _events = _meter.CreateCounter<long>("lifeboat.delta.events", description: "Key changes captured into deltas");
+        _deletions = _meter.CreateCounter<long>("lifeboat.retention.deletions", description: "Snapshots deleted by retention");
+        _meter.CreateObservableGauge("lifeboat.snapshot.last_success.timestamp", () => new[]
+        {
+            Measurement(state.LastFullAt, "full"),
+            Measurement(state.LastDeltaAt, "delta"),
+        }.Where(m => m.HasValue).Select(m => m!.Value), "s", "Unix time of the last good snapshot, by kind");
+        _meter.CreateObservableGauge("lifeboat.snapshot.since_last_success", () =>
+            (state.LastDeltaAt ?? state.LastFullAt) is { } last ? (time.GetUtcNow() - last).TotalSeconds : double.NaN,
+            "s", "Seconds since the last good snapshot of any kind");
+        _meter.CreateObservableGauge("lifeboat.delta.lag", () => Math.Max(0, state.EtcdRevision - state.ChainReach),
+            "{revision}", "etcd's revision minus the last revision captured");
+        _meter.CreateObservableGauge("lifeboat.chain.revision", () => state.ChainReach, "{revision}", "Last revision the chain reaches");
+    }
+
+    private static Measurement<double>? Measurement(DateTimeOffset? at, string kind) =>
+        at is { } t ? new Measurement<double>(t.ToUnixTimeMilliseconds() / 1000.0, new KeyValuePair<string, object?>("kind", kind)) : null;
+
+    public void Snapshot(string kind, bool success, TimeSpan duration, long size)
+    {
+        _snapshots.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("result", success ? "success" : "failure"));
+        if (success)
+        {
+            _duration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("kind", kind));
+            _size.Record(size, new KeyValuePair<string, object?>("kind", kind));
+        }
+    }
+
+    public void Events(long count) => _events.Add(count);
+
+    public void Deleted(int count) => _deletions.Add(count);
+
+    public void Dispose() => _meter.Dispose();
+}

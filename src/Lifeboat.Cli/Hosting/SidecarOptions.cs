@@ -1,0 +1,52 @@
+using Lifeboat.Core.Retention;
+using Lifeboat.Core.Scheduling;
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Etcd;
+
+namespace Lifeboat.Cli.Hosting;
+
+/// <summary>The validated configuration of <c>lifeboat etcd serve</c>.</summary>
+internal sealed record SidecarOptions
+{
+    public required EtcdClientOptions Etcd { get; init; }
+
+    public required string Store { get; init; }
+
+    public required FullSnapshotSchedule FullSchedule { get; init; }
+
+    public TimeSpan DeltaPeriod { get; init; } = TimeSpan.FromMinutes(5);
+
+    public long DeltaMaxBytes { get; init; } = 32L << 20;
+
+    public Compression Compression { get; init; } = Compression.None;
+
+    public RetentionPolicy Retention { get; init; } = new RetentionPolicy.Limit(7);
+
+    public string Listen { get; init; } = "127.0.0.1:8080";
+
+    /// <summary>The bearer token every endpoint but /healthz and /readyz requires, or null for none.</summary>
+    public string? ApiToken { get; init; }
+
+    /// <summary>The effective configuration with secrets replaced, for the start-up log and GET /config.</summary>
+    public IReadOnlyDictionary<string, string> Redacted() => new SortedDictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["endpoints"] = string.Join(",", Etcd.Endpoints),
+        ["cacert"] = Etcd.CaCertificateFile ?? "",
+        ["cert"] = Etcd.ClientCertificateFile ?? "",
+        ["key"] = Etcd.ClientKeyFile is null ? "" : "(set)",
+        ["store"] = Store,
+        ["full-schedule"] = FullSchedule.Expression,
+        ["time-zone"] = FullSchedule.TimeZone.Id,
+        ["delta-period"] = DeltaPeriod.ToString(),
+        ["delta-max-bytes"] = DeltaMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["compression"] = Compression.ToString().ToLowerInvariant(),
+        ["retention"] = Retention switch
+        {
+            RetentionPolicy.Limit l => $"limit({l.FullSnapshots})",
+            RetentionPolicy.Exponential e => $"exponential({e.Hours}h,{e.Days}d,{e.Weeks}w)",
+            _ => Retention.ToString(),
+        },
+        ["listen"] = Listen,
+        ["api-token"] = ApiToken is null ? "" : "(set)",
+    };
+}

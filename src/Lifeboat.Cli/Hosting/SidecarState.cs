@@ -1,0 +1,60 @@
+using Lifeboat.Etcd.Deltas;
+using Lifeboat.Etcd.Snapshots;
+
+namespace Lifeboat.Cli.Hosting;
+
+/// <summary>What the sidecar has done, for the HTTP API and metrics. Written by the sidecar's loops, read by requests.</summary>
+internal sealed class SidecarState
+{
+    private readonly Lock _lock = new();
+    private long _chainReach;
+    private long _etcdRevision;
+
+    public FullSnapshotResult? LastFull { get; private set; }
+
+    public DateTimeOffset? LastFullAt { get; private set; }
+
+    public StoredDelta? LastDelta { get; private set; }
+
+    public DateTimeOffset? LastDeltaAt { get; private set; }
+
+    public string? LastError { get; private set; }
+
+    public long ChainReach => Interlocked.Read(ref _chainReach);
+
+    public long EtcdRevision => Interlocked.Read(ref _etcdRevision);
+
+    public void Full(FullSnapshotResult result, DateTimeOffset at)
+    {
+        lock (_lock)
+        {
+            LastFull = result;
+            LastFullAt = at;
+        }
+    }
+
+    public void Delta(StoredDelta delta, DateTimeOffset at)
+    {
+        lock (_lock)
+        {
+            LastDelta = delta;
+            LastDeltaAt = at;
+        }
+
+        Reach(delta.Name.LastRevision);
+    }
+
+    public void Reach(long revision)
+    {
+        long current;
+        while ((current = Interlocked.Read(ref _chainReach)) < revision && Interlocked.CompareExchange(ref _chainReach, revision, current) != current)
+        {
+        }
+    }
+
+    public void ResetReach(long revision) => Interlocked.Exchange(ref _chainReach, revision);
+
+    public void Etcd(long revision) => Interlocked.Exchange(ref _etcdRevision, revision);
+
+    public void Error(string? message) => LastError = message;
+}

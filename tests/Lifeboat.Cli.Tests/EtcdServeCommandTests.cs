@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Lifeboat.Core.Restore;
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Storage.Local;
+using Lifeboat.Testing;
+
+namespace Lifeboat.Cli.Tests;
+
+/// <summary>The sidecar in-process against a real etcd, driven over its HTTP API.</summary>
+public sealed class EtcdServeCommandTests : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new();
+    private EtcdServer? _etcd;
+
+    public async Task InitializeAsync() => _etcd = await EtcdServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _etcd!.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task Serve_TakesAFullAtStart_CapturesDeltas_ServesTheApi_AndLeavesARestorableChain()
+    {
+        using var client = _etcd!.CreateClient();
+        await client.PutAsync("/serve/before", "1", default);
+        var port = LoopbackPorts.Next();
+        var tokenFile = _dir.Combine("token");
+        await File.WriteAllTextAsync(tokenFile, "t0ken\n");
+        var store = _dir.Combine("store");
+        using var stop = new CancellationTokenSource();
+        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", _etcd.ClientUrl.ToString(), "--store", store,
+            "--listen", $"127.0.0.1:{port}", "--delta-period", "1s", "--api-token-file", tokenFile);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/readyz", ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the sidecar to be ready");
+
+        var unauthorized = await http.GetAsync("/metrics");
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "t0ken");
+        var last = 0L;
+        for (var i = 0; i < 5; i++)
+        {
+            last = (await client.PutAsync($"/serve/{i}", "v", default)).Header.Revision;
+        }
+
+        await Eventually.SucceedsAsync(async ct =>
+        {
+            using var doc = JsonDocument.Parse(await http.GetStringAsync("/snapshots/latest", ct));
+            return doc.RootElement.GetProperty("chainRevision").GetInt64() >= last ? 0 : throw new InvalidOperationException("not captured yet");
+        }, TimeSpan.FromSeconds(30), "the chain to reach the last write");
+        var flushed = await http.PostAsync("/snapshots/delta", null);
+        var full = await http.PostAsync("/snapshots/full", null);
+        var metrics = await http.GetStringAsync("/metrics");
+        var config = await http.GetStringAsync("/config");
+
+        await stop.CancelAsync();
+        var (code, _, stderr) = await serve;
+
+        Assert.Equal(HttpStatusCode.Unauthorized, unauthorized.StatusCode);
+        Assert.True(flushed.IsSuccessStatusCode);
+        Assert.True(full.IsSuccessStatusCode);
+        using (var doc = JsonDocument.Parse(await full.Content.ReadAsStringAsync()))
+        {
+            Assert.True(doc.RootElement.GetProperty("name").GetProperty("lastRevision").GetInt64() >= last);
+        }
+
+        Assert.Contains("lifeboat_snapshots_total{kind=\"full\",result=\"success\"}", metrics, StringComparison.Ordinal);
+        Assert.Contains("lifeboat_delta_events_total", metrics, StringComparison.Ordinal);
+        Assert.Contains("lifeboat_delta_lag", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain("t0ken", config, StringComparison.Ordinal);
+        Assert.True(code == 0, stderr);
+
+        var plan = RestorePlanner.Plan(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), RestoreTarget.AtRevision(last));
+        Assert.Equal(last, plan.StopAtRevision);
+    }
+}
