@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Lifeboat's main job on this machine, from nothing: installs etcd, starts a local etcd on loopback, writes sample
-# Kubernetes-like data, takes a verified full snapshot into the local-directory store and lists the store.
-# Everything lives under .lifeboat/quickstart (etcd's data, its log, the store). etcd is stopped at the end unless
-# --keep is given. Ports: LIFEBOAT_QS_CLIENT_PORT (default 23790) and LIFEBOAT_QS_PEER_PORT (23800), so an etcd
-# already on 2379 is never touched.
+# Lifeboat's main job on this machine, from nothing: installs etcd, starts a local etcd on loopback and the backup
+# sidecar beside it (`lifeboat etcd serve`: a full snapshot at start, deltas every 10 s here, full snapshots daily),
+# writes sample Kubernetes-like data, asks the sidecar for a delta now over its HTTP API, shows its readiness and
+# the store, and proves the backup by restoring it into a fresh data directory.
+# Everything lives under .lifeboat/quickstart. Both processes stop at the end unless --keep is given.
+# Ports: LIFEBOAT_QS_CLIENT_PORT (23790), LIFEBOAT_QS_PEER_PORT (23800), LIFEBOAT_QS_API_PORT (28080).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 keep=0
@@ -15,38 +16,49 @@ LIFEBOAT_REBUILD=1 ./lifeboat --help >/dev/null   # build the CLI once (Release)
 base="$PWD/.lifeboat/quickstart"
 client_port="${LIFEBOAT_QS_CLIENT_PORT:-23790}"
 peer_port="${LIFEBOAT_QS_PEER_PORT:-23800}"
+api="127.0.0.1:${LIFEBOAT_QS_API_PORT:-28080}"
 endpoint="http://127.0.0.1:$client_port"
 store="file://$base/store"
 mkdir -p "$base"
+export ETCDCTL_API=3
 
-if ETCDCTL_API=3 etcdctl --endpoints "$endpoint" endpoint health >/dev/null 2>&1; then
+pids=()
+stop_all() {
+  local status=$?
+  if [[ "$keep" -eq 0 ]]; then
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done   # SIGTERM's 143 is not the quick start's status
+  fi
+  exit "$status"
+}
+trap stop_all EXIT
+
+if etcdctl --endpoints "$endpoint" endpoint health >/dev/null 2>&1; then
   echo "== using the etcd already running at $endpoint"
-  etcd_pid=""
 else
   echo "== starting etcd at $endpoint (data in $base/etcd, log in $base/etcd.log)"
   etcd --name quickstart --data-dir "$base/etcd" \
     --listen-client-urls "$endpoint" --advertise-client-urls "$endpoint" \
     --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
     --initial-cluster "quickstart=http://127.0.0.1:$peer_port" >"$base/etcd.log" 2>&1 &
-  etcd_pid=$!
+  pids+=($!)
   for _ in $(seq 1 100); do
-    ETCDCTL_API=3 etcdctl --endpoints "$endpoint" endpoint health >/dev/null 2>&1 && break
-    kill -0 "$etcd_pid" 2>/dev/null || { echo "etcd exited; see $base/etcd.log" >&2; exit 1; }
+    etcdctl --endpoints "$endpoint" endpoint health >/dev/null 2>&1 && break
+    kill -0 "${pids[0]}" 2>/dev/null || { echo "etcd exited; see $base/etcd.log" >&2; exit 1; }
     sleep 0.1
   done
 fi
-stop_etcd() {
-  local status=$?
-  if [[ -n "$etcd_pid" && "$keep" -eq 0 ]]; then
-    kill "$etcd_pid" 2>/dev/null || true
-    wait "$etcd_pid" 2>/dev/null || true   # etcd's own exit status (143 after SIGTERM) is not the quick start's
-  fi
-  exit "$status"
-}
-trap stop_etcd EXIT
+
+echo "== starting the sidecar: lifeboat etcd serve --endpoints $endpoint --store $store --listen $api --delta-period 10s (log in $base/sidecar.log)"
+./lifeboat etcd serve --endpoints "$endpoint" --store "$store" --listen "$api" --delta-period 10s >"$base/sidecar.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 150); do
+  curl -fsS "http://$api/readyz" >/dev/null 2>&1 && break
+  kill -0 "${pids[-1]}" 2>/dev/null || { echo "the sidecar exited; see $base/sidecar.log" >&2; exit 1; }
+  sleep 0.2
+done
 
 echo "== writing sample data (namespaces, config maps, an event with a lease)"
-export ETCDCTL_API=3
 for ns in default kube-system shop; do
   etcdctl --endpoints "$endpoint" put "/registry/namespaces/$ns" "{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$ns\"}}" >/dev/null
   for i in $(seq 1 5); do
@@ -55,13 +67,19 @@ for ns in default kube-system shop; do
 done
 lease=$(etcdctl --endpoints "$endpoint" lease grant 3600 | awk '{print $2}')
 etcdctl --endpoints "$endpoint" put --lease="$lease" "/registry/events/shop/started" '{"kind":"Event"}' >/dev/null
+revision=$(etcdctl --endpoints "$endpoint" endpoint status -w json | sed -E 's/.*"revision":([0-9]+).*/\1/')
 
-echo "== lifeboat etcd snapshot full --endpoints $endpoint --store $store"
-./lifeboat etcd snapshot full --endpoints "$endpoint" --store "$store"
-
+echo "== POST http://$api/snapshots/delta (a delta now, instead of waiting for the period)"
+curl -fsS -X POST "http://$api/snapshots/delta" | grep -E '"key"|"lastRevision"|"changes"' || true
+echo "== GET http://$api/readyz"
+curl -fsS "http://$api/readyz"; echo
 echo "== lifeboat etcd snapshots list --store $store"
 ./lifeboat etcd snapshots list --store "$store"
 
-if [[ "$keep" -eq 1 && -n "$etcd_pid" ]]; then
-  echo "== etcd keeps running at $endpoint (pid $etcd_pid); stop it with: kill $etcd_pid"
+echo "== proving the backup: lifeboat etcd restore --store $store --data-dir $base/restored (etcd is at revision $revision)"
+rm -rf "$base/restored"
+./lifeboat etcd restore --store "$store" --data-dir "$base/restored" --to-revision "$revision"
+
+if [[ "$keep" -eq 1 ]]; then
+  echo "== etcd ($endpoint) and the sidecar (http://$api) keep running: stop them with kill ${pids[*]}"
 fi

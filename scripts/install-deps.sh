@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs what Lifeboat's quick start and tests need on Debian: etcd 3.4 (etcd-server, etcd-client).
+# Installs what Lifeboat's quick start and tests need on Debian: etcd 3.4 (etcd-server, etcd-client) and curl.
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 need=()
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [[ ${#need[@]} -gt 0 ]]; then
   sudo=""
   if [[ "$(id -u)" -ne 0 ]]; then
