@@ -11,20 +11,11 @@ events="${DELTA_EVENTS:-400000}"
 value_bytes="${VALUE_BYTES:-2048}"
 dir="${BENCH_DIR:-/tmp/lifeboat-bench-restore}"
 
-./scripts/install-deps.sh
-LIFEBOAT_REBUILD=1 ./lifeboat --help >/dev/null
-dotnet build bench/Lifeboat.Bench -c Release -o "$dir/bin" --nologo -v quiet >/dev/null
-
+source bench/lib.sh
+build_tools "$dir"
 rm -rf "$dir/etcd" "$dir/store" "$dir/restored" && mkdir -p "$dir"
-port=$((30000 + RANDOM % 20000))
-endpoint="http://127.0.0.1:$port"
-etcd --name bench --data-dir "$dir/etcd" --quota-backend-bytes $((8 * 1024 * 1024 * 1024)) \
-  --listen-client-urls "$endpoint" --advertise-client-urls "$endpoint" \
-  --listen-peer-urls "http://127.0.0.1:$((port + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((port + 1))" \
-  --initial-cluster "bench=http://127.0.0.1:$((port + 1))" >"$dir/etcd.log" 2>&1 &
-etcd_pid=$!
-trap 'kill $etcd_pid 2>/dev/null || true; wait $etcd_pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do ETCDCTL_API=3 etcdctl --endpoints "$endpoint" endpoint health >/dev/null 2>&1 && break; sleep 0.1; done
+mkdir -p "$dir"
+start_etcd "$dir"
 
 echo "== full snapshot data: $full_keys keys x $value_bytes B"
 "$dir/bin/Lifeboat.Bench" load "$endpoint" "$full_keys" "$value_bytes"

@@ -4,22 +4,11 @@ using Lifeboat.Testing;
 
 namespace Lifeboat.Cli.Tests;
 
-public sealed class EtcdRestoreCommandTests : IAsyncLifetime
+public sealed class EtcdRestoreCommandTests : EtcdTest
 {
-    private readonly TempDirectory _dir = new();
-    private EtcdServer? _etcd;
+    private string Store => Dir.Combine("store");
 
-    private string Store => _dir.Combine("store");
-
-    private string Endpoint => _etcd!.ClientUrl.ToString();
-
-    public async Task InitializeAsync() => _etcd = await EtcdServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _etcd!.DisposeAsync();
-        _dir.Dispose();
-    }
+    private string Endpoint => Etcd.ClientUrl.ToString();
 
     private static string[] Member(int port) =>
         ["--name", "lifeboat-test", "--initial-cluster", $"lifeboat-test=http://127.0.0.1:{port}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{port}"];
@@ -29,7 +18,7 @@ public sealed class EtcdRestoreCommandTests : IAsyncLifetime
     [Fact]
     public async Task DeltaThenRestore_Latest_BringsBackEveryChangeAtTheSourceRevision()
     {
-        using var client = _etcd!.CreateClient();
+        using var client = Etcd.CreateClient();
         await WriteAsync(client, "/r/a", "1");
         var (first, firstOut, firstErr) = await CliRunner.RunAsync("etcd", "snapshot", "delta", "--endpoints", Endpoint, "--store", Store);
         Assert.True(first == 0, firstErr);
@@ -46,7 +35,7 @@ public sealed class EtcdRestoreCommandTests : IAsyncLifetime
             Assert.Equal(last, Assert.Single(doc.RootElement.GetProperty("deltas").EnumerateArray()).GetProperty("name").GetProperty("lastRevision").GetInt64());
         }
 
-        var dataDir = _dir.Combine("restored");
+        var dataDir = Dir.Combine("restored");
         var (restore, restoreOut, restoreErr) = await CliRunner.RunAsync(["etcd", "restore", "--store", Store, "--data-dir", dataDir, .. Member(LoopbackPorts.Next())]);
         Assert.True(restore == 0, restoreErr);
         Assert.Contains($"at revision {last}", restoreOut, StringComparison.Ordinal);
@@ -61,10 +50,10 @@ public sealed class EtcdRestoreCommandTests : IAsyncLifetime
     [Fact]
     public async Task Restore_NonEmptyDataDir_Exits7UnlessForced_AndForceMovesItAside()
     {
-        using var client = _etcd!.CreateClient();
+        using var client = Etcd.CreateClient();
         await WriteAsync(client, "/f/a", "1");
         await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", Endpoint, "--store", Store);
-        var dataDir = _dir.Combine("busy");
+        var dataDir = Dir.Combine("busy");
         Directory.CreateDirectory(dataDir);
         await File.WriteAllTextAsync(Path.Combine(dataDir, "precious"), "keep me");
 
@@ -75,7 +64,7 @@ public sealed class EtcdRestoreCommandTests : IAsyncLifetime
 
         var (forced, stdout, forcedErr) = await CliRunner.RunAsync(["etcd", "restore", "--store", Store, "--data-dir", dataDir, "--force", .. Member(LoopbackPorts.Next())]);
         Assert.True(forced == 0, forcedErr);
-        var aside = Assert.Single(Directory.GetDirectories(_dir.Path, "busy.replaced-*"));
+        var aside = Assert.Single(Directory.GetDirectories(Dir.Path, "busy.replaced-*"));
         Assert.Equal("keep me", await File.ReadAllTextAsync(Path.Combine(aside, "precious")));
         Assert.True(Directory.Exists(Path.Combine(dataDir, "member")));
         Assert.Contains(aside, stdout, StringComparison.Ordinal);
@@ -84,7 +73,7 @@ public sealed class EtcdRestoreCommandTests : IAsyncLifetime
     [Fact]
     public async Task Restore_ChainWithAMissingDelta_Exits7NamingTheGap_AndRestoresUpToIt()
     {
-        using var client = _etcd!.CreateClient();
+        using var client = Etcd.CreateClient();
         await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", Endpoint, "--store", Store);
         var ends = new List<long>();
         for (var i = 0; i < 3; i++)
@@ -96,27 +85,27 @@ public sealed class EtcdRestoreCommandTests : IAsyncLifetime
         var middle = Directory.GetFiles(Path.Combine(Store, "etcd"), "delta-*").Order(StringComparer.Ordinal).ElementAt(1);
         File.Delete(middle);
 
-        var (code, _, stderr) = await CliRunner.RunAsync(["etcd", "restore", "--store", Store, "--data-dir", _dir.Combine("gap"), .. Member(LoopbackPorts.Next())]);
-        var (upTo, _, upToErr) = await CliRunner.RunAsync(["etcd", "restore", "--store", Store, "--data-dir", _dir.Combine("before-gap"),
+        var (code, _, stderr) = await CliRunner.RunAsync(["etcd", "restore", "--store", Store, "--data-dir", Dir.Combine("gap"), .. Member(LoopbackPorts.Next())]);
+        var (upTo, _, upToErr) = await CliRunner.RunAsync(["etcd", "restore", "--store", Store, "--data-dir", Dir.Combine("before-gap"),
             "--to-revision", ends[0].ToString(System.Globalization.CultureInfo.InvariantCulture), .. Member(LoopbackPorts.Next())]);
 
         Assert.Equal(ExitCodes.Refused, code);
         Assert.Contains($"revision {ends[1]} is in no delta", stderr, StringComparison.Ordinal);
         Assert.Contains($"--to-revision {ends[0]}", stderr, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(_dir.Combine("gap")));
+        Assert.False(Directory.Exists(Dir.Combine("gap")));
         Assert.True(upTo == 0, upToErr);
     }
 
     [Fact]
     public async Task Restore_BadTargetsAndMissingTools_Exit7AndWriteNothing()
     {
-        using var client = _etcd!.CreateClient();
+        using var client = Etcd.CreateClient();
         var revision = await WriteAsync(client, "/t/a", "1");
-        var dataDir = _dir.Combine("never");
+        var dataDir = Dir.Combine("never");
 
-        var (noFull, _, noFullErr) = await CliRunner.RunAsync("etcd", "restore", "--store", _dir.Combine("empty-store"), "--data-dir", dataDir);
-        Directory.CreateDirectory(_dir.Combine("empty-store"));
-        var (emptyStore, _, emptyErr) = await CliRunner.RunAsync("etcd", "restore", "--store", _dir.Combine("empty-store"), "--data-dir", dataDir);
+        var (noFull, _, noFullErr) = await CliRunner.RunAsync("etcd", "restore", "--store", Dir.Combine("empty-store"), "--data-dir", dataDir);
+        Directory.CreateDirectory(Dir.Combine("empty-store"));
+        var (emptyStore, _, emptyErr) = await CliRunner.RunAsync("etcd", "restore", "--store", Dir.Combine("empty-store"), "--data-dir", dataDir);
         await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", Endpoint, "--store", Store);
         var (past, _, pastErr) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir, "--to-revision", (revision + 100).ToString(System.Globalization.CultureInfo.InvariantCulture));
         var (before, _, _) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir, "--to-revision", "1");
@@ -132,6 +121,6 @@ public sealed class EtcdRestoreCommandTests : IAsyncLifetime
         Assert.Equal(ExitCodes.Refused, noEtcd);
         Assert.Contains("--etcd-binary", noEtcdErr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(dataDir));
-        Assert.Empty(Directory.GetDirectories(_dir.Path, ".never*"));
+        Assert.Empty(Directory.GetDirectories(Dir.Path, ".never*"));
     }
 }

@@ -9,30 +9,19 @@ using Lifeboat.Testing;
 namespace Lifeboat.Cli.Tests;
 
 /// <summary>The sidecar in-process against a real etcd, driven over its HTTP API.</summary>
-public sealed class EtcdServeCommandTests : IAsyncLifetime
+public sealed class EtcdServeCommandTests : EtcdTest
 {
-    private readonly TempDirectory _dir = new();
-    private EtcdServer? _etcd;
-
-    public async Task InitializeAsync() => _etcd = await EtcdServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _etcd!.DisposeAsync();
-        _dir.Dispose();
-    }
-
     [Fact]
     public async Task Serve_TakesAFullAtStart_CapturesDeltas_ServesTheApi_AndLeavesARestorableChain()
     {
-        using var client = _etcd!.CreateClient();
+        using var client = Etcd.CreateClient();
         await client.PutAsync("/serve/before", "1", default);
         var port = LoopbackPorts.Next();
-        var tokenFile = _dir.Combine("token");
+        var tokenFile = Dir.Combine("token");
         await File.WriteAllTextAsync(tokenFile, "t0ken\n");
-        var store = _dir.Combine("store");
+        var store = Dir.Combine("store");
         using var stop = new CancellationTokenSource();
-        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", _etcd.ClientUrl.ToString(), "--store", store,
+        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
             "--listen", $"127.0.0.1:{port}", "--delta-period", "1s", "--api-token-file", tokenFile);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/readyz", ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the sidecar to be ready");

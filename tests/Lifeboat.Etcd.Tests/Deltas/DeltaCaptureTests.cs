@@ -6,25 +6,14 @@ using Lifeboat.Testing;
 
 namespace Lifeboat.Etcd.Tests.Deltas;
 
-public sealed class DeltaCaptureTests : IAsyncLifetime
+public sealed class DeltaCaptureTests : EtcdTest
 {
-    private readonly TempDirectory _dir = new();
-    private EtcdServer? _etcd;
-
-    public async Task InitializeAsync() => _etcd = await EtcdServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _etcd!.DisposeAsync();
-        _dir.Dispose();
-    }
-
     [Fact]
     public async Task WatchAsync_AcrossAnEtcdRestart_ResumesWithoutGapOrRepeat()
     {
-        using var client = _etcd!.CreateClient();
+        using var client = Etcd.CreateClient();
         var start = (await client.PutAsync("/s/0", "0", default)).Header.Revision;
-        var capture = new DeltaCapture(client, LocalDirectoryStore.Open(_dir.Combine("store")), new DeltaOptions());
+        var capture = new DeltaCapture(client, LocalDirectoryStore.Open(Dir.Combine("store")), new DeltaOptions());
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var seen = new List<long>();
         var restarted = false;
@@ -39,7 +28,7 @@ public sealed class DeltaCaptureTests : IAsyncLifetime
             if (!restarted && seen.Count == 3)
             {
                 restarted = true;
-                await _etcd.RestartAsync(); // the watch breaks here and must come back at the next revision
+                await Etcd.RestartAsync(); // the watch breaks here and must come back at the next revision
                 for (var i = 4; i <= 6; i++)
                 {
                     await client.PutAsync($"/s/{i}", "after", default);
@@ -58,12 +47,12 @@ public sealed class DeltaCaptureTests : IAsyncLifetime
     [Fact]
     public async Task CaptureToNowAsync_FromCompactedRevision_ThrowsCompactedSoThatANewChainStarts()
     {
-        using var client = _etcd!.CreateClient();
+        using var client = Etcd.CreateClient();
         var old = (await client.PutAsync("/c/a", "1", default)).Header.Revision;
         await client.PutAsync("/c/a", "2", default);
         var latest = (await client.PutAsync("/c/a", "3", default)).Header.Revision;
         await client.CompactAsync(latest, physical: true, default);
-        var store = LocalDirectoryStore.Open(_dir.Combine("store"));
+        var store = LocalDirectoryStore.Open(Dir.Combine("store"));
 
         await Assert.ThrowsAsync<EtcdCompactedException>(() => new DeltaCapture(client, store, new DeltaOptions()).CaptureToNowAsync(old, default));
 
@@ -73,14 +62,14 @@ public sealed class DeltaCaptureTests : IAsyncLifetime
     [Fact]
     public async Task CaptureToNowAsync_AboveMaxBytes_SplitsIntoContiguousDeltas()
     {
-        using var client = _etcd!.CreateClient();
+        using var client = Etcd.CreateClient();
         var start = (await client.PutAsync("/m/0", "0", default)).Header.Revision;
         for (var i = 0; i < 40; i++)
         {
             await client.PutAsync($"/m/{i}", new string('v', 10_000), default);
         }
 
-        var store = LocalDirectoryStore.Open(_dir.Combine("store"));
+        var store = LocalDirectoryStore.Open(Dir.Combine("store"));
         var result = await new DeltaCapture(client, store, new DeltaOptions { MaxBytes = 100_000 }).CaptureToNowAsync(start, default);
 
         Assert.True(result.Deltas.Count >= 3, $"{result.Deltas.Count} deltas");
@@ -97,9 +86,9 @@ public sealed class DeltaCaptureTests : IAsyncLifetime
     [Fact]
     public async Task RunAsync_FlushesEachPeriodAndOnSize_AndFlushesWhatIsLeftWhenStopped()
     {
-        using var client = _etcd!.CreateClient();
+        using var client = Etcd.CreateClient();
         var start = (await client.PutAsync("/run/0", "0", default)).Header.Revision;
-        var store = LocalDirectoryStore.Open(_dir.Combine("store"));
+        var store = LocalDirectoryStore.Open(Dir.Combine("store"));
         var flushed = new List<StoredDelta>();
         var reached = 0L;
         using var stop = new CancellationTokenSource();

@@ -9,26 +9,16 @@ using Lifeboat.Testing;
 namespace Lifeboat.Etcd.Tests.Restore;
 
 /// <summary>--to-time against a chain whose clock the test drives.</summary>
-public sealed class PointInTimeTests : IAsyncLifetime
+public sealed class PointInTimeTests : EtcdTest
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 21, 9, 0, 0, TimeSpan.Zero);
-    private readonly TempDirectory _dir = new();
-    private EtcdServer? _source;
-
-    public async Task InitializeAsync() => _source = await EtcdServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _source!.DisposeAsync();
-        _dir.Dispose();
-    }
 
     [Fact]
     public async Task Restore_ToTime_StopsAtTheLastRevisionObservedBeforeIt()
     {
-        using var client = _source!.CreateClient();
+        using var client = Etcd.CreateClient();
         var clock = new ManualTimeProvider(T0);
-        var store = LocalDirectoryStore.Open(_dir.Combine("store"));
+        var store = LocalDirectoryStore.Open(Dir.Combine("store"));
         var full = await new FullSnapshotter(client, store, clock).TakeAsync(Compression.None, null, default);
         var capture = new DeltaCapture(client, store, new DeltaOptions(), clock);
 
@@ -39,20 +29,19 @@ public sealed class PointInTimeTests : IAsyncLifetime
         var late = (await client.PutAsync("/pit/late", "2", default)).Header.Revision;
         await capture.CaptureToNowAsync(end, default);
         var snapshots = await SnapshotCatalog.ListAsync(store, default);
-        var peer = $"http://127.0.0.1:{LoopbackPorts.Next()}";
-        var member = new MemberFlags { Name = "lifeboat-test", InitialCluster = $"lifeboat-test={peer}", InitialAdvertisePeerUrls = peer };
+        var member = LoopbackMember();
 
         var between = await new EtcdRestorer(store).RestoreAsync(RestorePlanner.Plan(snapshots, RestoreTarget.AtTime(T0.AddMinutes(5))),
-            new RestoreOptions { DataDir = _dir.Combine("at-5m"), Member = member }, null, default);
+            new RestoreOptions { DataDir = Dir.Combine("at-5m"), Member = member }, null, default);
         var before = await new EtcdRestorer(store).RestoreAsync(RestorePlanner.Plan(snapshots, RestoreTarget.AtTime(T0.AddSeconds(30))),
-            new RestoreOptions { DataDir = _dir.Combine("at-30s"), Member = member }, null, default);
+            new RestoreOptions { DataDir = Dir.Combine("at-30s"), Member = member }, null, default);
         var after = await new EtcdRestorer(store).RestoreAsync(RestorePlanner.Plan(snapshots, RestoreTarget.AtTime(T0.AddMinutes(10))),
-            new RestoreOptions { DataDir = _dir.Combine("at-10m"), Member = member }, null, default);
+            new RestoreOptions { DataDir = Dir.Combine("at-10m"), Member = member }, null, default);
 
         Assert.Equal(early, between.Revision);
         Assert.Equal(full.Name.LastRevision, before.Revision);
         Assert.Equal(late, after.Revision);
-        await using var restored = await EtcdServer.StartAsync(dataDir: _dir.Combine("at-5m"));
+        await using var restored = await EtcdServer.StartAsync(dataDir: Dir.Combine("at-5m"));
         using var restoredClient = restored.CreateClient();
         Assert.Single((await restoredClient.GetAsync("/pit/early", default)).Kvs);
         Assert.Empty((await restoredClient.GetAsync("/pit/late", default)).Kvs);

@@ -12,34 +12,15 @@ namespace Lifeboat.Etcd.Tests.Restore;
 /// Full + delta snapshots taken while a random workload runs, restored to the latest point and to intermediate
 /// revisions, compared key by key with the source read at the same revision.
 /// </summary>
-public sealed class RestoreExactnessTests : IAsyncLifetime
+public sealed class RestoreExactnessTests : EtcdTest
 {
-    private readonly TempDirectory _dir = new();
-    private EtcdServer? _source;
-
-    public async Task InitializeAsync() => _source = await EtcdServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _source!.DisposeAsync();
-        _dir.Dispose();
-    }
-
-    private static MemberFlags Member(int port) => new()
-    {
-        Name = "lifeboat-test",
-        InitialCluster = $"lifeboat-test=http://127.0.0.1:{port}",
-        InitialAdvertisePeerUrls = $"http://127.0.0.1:{port}",
-        InitialClusterToken = "restored",
-    };
-
     [Theory]
     [InlineData(1, Compression.None)]
     [InlineData(2, Compression.Gzip)]
     public async Task Restore_AfterRandomWorkload_IsRevisionExactAtLatestAndIntermediatePoints(int seed, Compression compression)
     {
-        using var client = _source!.CreateClient();
-        var store = LocalDirectoryStore.Open(_dir.Combine("store"));
+        using var client = Etcd.CreateClient();
+        var store = LocalDirectoryStore.Open(Dir.Combine("store"));
         var capture = new DeltaCapture(client, store, new DeltaOptions { Compression = compression, MaxBytes = 2 << 20 });
         var workload = new RandomWorkload(client, seed);
         using var stop = new CancellationTokenSource();
@@ -73,9 +54,9 @@ public sealed class RestoreExactnessTests : IAsyncLifetime
         foreach (var target in targets.Distinct())
         {
             var plan = RestorePlanner.Plan(snapshots, target == sourceRevision ? RestoreTarget.Latest : RestoreTarget.AtRevision(target));
-            var dataDir = _dir.Combine($"restored-{target}");
+            var dataDir = Dir.Combine($"restored-{target}");
             var result = await new EtcdRestorer(store).RestoreAsync(plan,
-                new RestoreOptions { DataDir = dataDir, Member = Member(LoopbackPorts.Next()) }, null, default);
+                new RestoreOptions { DataDir = dataDir, Member = LoopbackMember() }, null, default);
             Assert.Equal(target, result.Revision);
             Assert.Equal(target - plan.FullRevision, result.RevisionsReplayed);
 

@@ -10,30 +10,13 @@ using Lifeboat.Testing;
 namespace Lifeboat.Etcd.Tests.Restore;
 
 /// <summary>Crash-style tests: damaged deltas, expiring leases. The data directory is never touched by a failed restore.</summary>
-public sealed class RestoreFailureTests : IAsyncLifetime
+public sealed class RestoreFailureTests : EtcdTest
 {
-    private readonly TempDirectory _dir = new();
-    private EtcdServer? _source;
-
-    public async Task InitializeAsync() => _source = await EtcdServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _source!.DisposeAsync();
-        _dir.Dispose();
-    }
-
-    private static MemberFlags Member()
-    {
-        var peer = $"http://127.0.0.1:{LoopbackPorts.Next()}";
-        return new MemberFlags { Name = "lifeboat-test", InitialCluster = $"lifeboat-test={peer}", InitialAdvertisePeerUrls = peer };
-    }
-
     /// <summary>A full snapshot and three deltas of a few revisions each; returns the store and the deltas' keys.</summary>
     private async Task<(LocalDirectoryStore Store, List<StoredDelta> Deltas)> ChainAsync()
     {
-        using var client = _source!.CreateClient();
-        var store = LocalDirectoryStore.Open(_dir.Combine("store"));
+        using var client = Etcd.CreateClient();
+        var store = LocalDirectoryStore.Open(Dir.Combine("store"));
         await client.PutAsync("/c/base", "0", default);
         var full = await new FullSnapshotter(client, store).TakeAsync(Compression.None, null, default);
         var capture = new DeltaCapture(client, store, new DeltaOptions());
@@ -61,13 +44,13 @@ public sealed class RestoreFailureTests : IAsyncLifetime
     public async Task Restore_TornLastDelta_NamesTheFile_LeavesDataDirAlone_AndEarlierRevisionsStillRestore()
     {
         var (store, deltas) = await ChainAsync();
-        var last = Path.Combine(_dir.Path, "store", deltas[^1].Key);
+        var last = Path.Combine(Dir.Path, "store", deltas[^1].Key);
         var bytes = await File.ReadAllBytesAsync(last);
         await File.WriteAllBytesAsync(last, bytes[..(bytes.Length / 2)]); // a crash mid-write on a store without atomic commits
-        var dataDir = _dir.Combine("restored");
+        var dataDir = Dir.Combine("restored");
 
         var ex = await Assert.ThrowsAsync<IntegrityException>(async () =>
-            await new EtcdRestorer(store).RestoreAsync(await PlanAsync(store, RestoreTarget.Latest), new RestoreOptions { DataDir = dataDir, Member = Member() }, null, default));
+            await new EtcdRestorer(store).RestoreAsync(await PlanAsync(store, RestoreTarget.Latest), new RestoreOptions { DataDir = dataDir, Member = LoopbackMember() }, null, default));
 
         Assert.Contains(deltas[^1].Key, ex.Message, StringComparison.Ordinal);
         Assert.Contains("truncated", ex.Message, StringComparison.Ordinal);
@@ -75,7 +58,7 @@ public sealed class RestoreFailureTests : IAsyncLifetime
 
         var target = deltas[^2].Name.LastRevision;
         var result = await new EtcdRestorer(store).RestoreAsync(await PlanAsync(store, RestoreTarget.AtRevision(target)),
-            new RestoreOptions { DataDir = dataDir, Member = Member() }, null, default);
+            new RestoreOptions { DataDir = dataDir, Member = LoopbackMember() }, null, default);
         Assert.Equal(target, result.Revision);
     }
 
@@ -83,7 +66,7 @@ public sealed class RestoreFailureTests : IAsyncLifetime
     public async Task Restore_ContradictingMemberFlags_AreRefusedBeforeAnyWork()
     {
         var (store, _) = await ChainAsync();
-        var dataDir = _dir.Combine("restored");
+        var dataDir = Dir.Combine("restored");
         var flags = new MemberFlags { Name = "etcd-0", InitialCluster = "etcd-0=http://10.0.0.1:2380", InitialAdvertisePeerUrls = "http://10.0.0.2:2380" };
 
         var ex = await Assert.ThrowsAsync<RestoreRefusedException>(async () =>
@@ -100,14 +83,14 @@ public sealed class RestoreFailureTests : IAsyncLifetime
     public async Task Restore_CorruptedDelta_FailsOnItsChecksumBeforeTouchingAnything()
     {
         var (store, deltas) = await ChainAsync();
-        var middle = Path.Combine(_dir.Path, "store", deltas[1].Key);
+        var middle = Path.Combine(Dir.Path, "store", deltas[1].Key);
         var bytes = await File.ReadAllBytesAsync(middle);
         bytes[bytes.Length / 2] ^= 0x01; // one flipped bit inside a value
         await File.WriteAllBytesAsync(middle, bytes);
-        var dataDir = _dir.Combine("restored");
+        var dataDir = Dir.Combine("restored");
 
         var ex = await Assert.ThrowsAsync<IntegrityException>(async () =>
-            await new EtcdRestorer(store).RestoreAsync(await PlanAsync(store, RestoreTarget.Latest), new RestoreOptions { DataDir = dataDir, Member = Member() }, null, default));
+            await new EtcdRestorer(store).RestoreAsync(await PlanAsync(store, RestoreTarget.Latest), new RestoreOptions { DataDir = dataDir, Member = LoopbackMember() }, null, default));
 
         Assert.Contains(deltas[1].Key, ex.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(dataDir));
@@ -118,8 +101,8 @@ public sealed class RestoreFailureTests : IAsyncLifetime
     {
         // etcd-backup-restore #1045/#1046: the replay etcd expired a lease from the full snapshot on its own, which
         // deleted its keys at a revision of its own and shifted every revision after it.
-        using var client = _source!.CreateClient();
-        var store = LocalDirectoryStore.Open(_dir.Combine("store"));
+        using var client = Etcd.CreateClient();
+        var store = LocalDirectoryStore.Open(Dir.Combine("store"));
         var lease = await client.LeaseGrantAsync(2, 0, default);
         await client.PutAsync(new Protocol.PutRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("/l/short"), Value = Google.Protobuf.ByteString.CopyFromUtf8("x"), Lease = lease.ID }, default);
         var full = await new FullSnapshotter(client, store).TakeAsync(Compression.None, null, default);
@@ -140,9 +123,9 @@ public sealed class RestoreFailureTests : IAsyncLifetime
                 Thread.Sleep(TimeSpan.FromSeconds(4));
             }
         });
-        var dataDir = _dir.Combine("restored");
+        var dataDir = Dir.Combine("restored");
         var result = await new EtcdRestorer(store).RestoreAsync(await PlanAsync(store, RestoreTarget.Latest),
-            new RestoreOptions { DataDir = dataDir, Member = Member() }, slow, default);
+            new RestoreOptions { DataDir = dataDir, Member = LoopbackMember() }, slow, default);
 
         Assert.Equal(source, result.Revision);
         await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
@@ -166,12 +149,12 @@ public sealed class RestoreFailureTests : IAsyncLifetime
         var plan = await PlanAsync(store, RestoreTarget.Latest);
         Assert.Equal(compacted.Key, plan.Full.Key);
         Assert.Empty(plan.Deltas);
-        var dataDir = _dir.Combine("restored");
-        var result = await new EtcdRestorer(store).RestoreAsync(plan, new RestoreOptions { DataDir = dataDir, Member = Member() }, null, default);
+        var dataDir = Dir.Combine("restored");
+        var result = await new EtcdRestorer(store).RestoreAsync(plan, new RestoreOptions { DataDir = dataDir, Member = LoopbackMember() }, null, default);
         Assert.Equal(end, result.Revision);
         await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
         using var restoredClient = restored.CreateClient();
-        using var client = _source!.CreateClient();
+        using var client = Etcd.CreateClient();
         KeyspaceComparison.AssertEqual(await KeyspaceComparison.ReadAsync(client, end), await KeyspaceComparison.ReadAsync(restoredClient, 0), end);
     }
 
