@@ -98,7 +98,9 @@ public sealed class BoltRevisionScannerTests : IAsyncLifetime
     {
         var db = await SnapshotAsync();
         Assert.Throws<IntegrityException>(() => Scan(db[..(db.Length - 100)], 4096));
-        Assert.Throws<IntegrityException>(() => Scan(db[..(db.Length / 2 / 4096 * 4096)], 4096));
+        // Only the two meta pages: the tree they point to is missing. (A cut elsewhere can leave the live tree whole,
+        // in which case the scan is right; truncation as such is caught by etcd's trailing SHA-256, not here.)
+        Assert.Throws<IntegrityException>(() => Scan(db[..8192], 4096));
         Assert.Throws<IntegrityException>(() => Scan(new byte[8192], 4096));
         var corruptMetas = (byte[])db.Clone();
         corruptMetas[4096 + 70] ^= 0xFF;
