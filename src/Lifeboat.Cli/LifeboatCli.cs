@@ -13,11 +13,7 @@ internal static class LifeboatCli
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, bool interactive, CancellationToken cancellationToken)
     {
         using var context = new CliContext(output, error, interactive, TimeProvider.System);
-        var verbose = new Option<bool>("--verbose", "-v") { Description = "Show debug logs and stack traces", Recursive = true };
-        var root = new RootCommand("Lifeboat: backup and restore for Kubernetes clusters (etcd, volumes, resources).\n" + ExitCodes.HelpText);
-        root.Options.Add(verbose);
-        root.Subcommands.Add(EtcdCommands.Create(context));
-
+        var (root, verbose) = CreateRoot(context);
         var parse = root.Parse(args);
         context.Verbose = parse.GetValue(verbose);
         if (parse.Errors.Count > 0)
@@ -39,6 +35,16 @@ internal static class LifeboatCli
         {
             return ErrorReporter.Report(ex, error, context.Verbose);
         }
+    }
+
+    /// <summary>The whole command tree, for running and for checking command lines (e.g. in deploy manifests) without running them.</summary>
+    internal static (RootCommand Root, Option<bool> Verbose) CreateRoot(CliContext context)
+    {
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Show debug logs and stack traces", Recursive = true };
+        var root = new RootCommand("Lifeboat: backup and restore for Kubernetes clusters (etcd, volumes, resources).\n" + ExitCodes.HelpText);
+        root.Options.Add(verbose);
+        root.Subcommands.Add(EtcdCommands.Create(context));
+        return (root, verbose);
     }
 
     private static string CommandPath(ParseResult parse)

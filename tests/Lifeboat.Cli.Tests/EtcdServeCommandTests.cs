@@ -64,4 +64,36 @@ public sealed class EtcdServeCommandTests : EtcdTest
         var plan = RestorePlanner.Plan(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), RestoreTarget.AtRevision(last));
         Assert.Equal(last, plan.StopAtRevision);
     }
+
+    [Fact]
+    public async Task Serve_StoppedBeforeTheDeltaPeriodEnds_FlushesThePendingChanges()
+    {
+        using var client = Etcd.CreateClient();
+        var port = LoopbackPorts.Next();
+        var store = Dir.Combine("store");
+        using var stop = new CancellationTokenSource();
+        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
+            "--listen", $"127.0.0.1:{port}", "--delta-period", "1h");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/readyz", ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the sidecar to be ready");
+        var last = 0L;
+        for (var i = 0; i < 3; i++)
+        {
+            last = (await client.PutAsync($"/pending/{i}", "v", default)).Header.Revision;
+        }
+
+        await Eventually.SucceedsAsync(async ct =>
+        {
+            using var doc = JsonDocument.Parse(await http.GetStringAsync("/snapshots/latest", ct));
+            return doc.RootElement.GetProperty("chainRevision").GetInt64() >= last ? 0 : throw new InvalidOperationException("not captured yet");
+        }, TimeSpan.FromSeconds(30), "the changes to be captured (buffered, not yet written)");
+        Assert.DoesNotContain(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), s => s.Name.Kind == SnapshotKind.Delta);
+
+        await stop.CancelAsync(); // what SIGTERM does
+        var (code, _, stderr) = await serve;
+
+        Assert.True(code == 0, stderr);
+        var delta = Assert.Single(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), s => s.Name.Kind == SnapshotKind.Delta);
+        Assert.Equal(last, delta.Name.LastRevision);
+    }
 }

@@ -263,14 +263,20 @@ public sealed class GrpcTransport : IDisposable
                  "check that etcd is running and that --endpoints names its client URL", true),
             ({ SocketErrorCode: SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData }, _) =>
                 ($"cannot resolve the host of {name}", "check the host name in --endpoints", true),
-            (not null, _) when !handshake =>
-                ($"cannot connect to etcd at {name}: {socket.Message}", "check that etcd is running and reachable", true),
+            // A TLS failure wins over the socket error it may carry (a reset during the handshake).
             (_, not null) when https && auth.Message.Contains("certificate", StringComparison.OrdinalIgnoreCase) =>
                 ($"TLS with {name} failed: {auth.Message}",
                  "pass --cacert with the CA that signed etcd's server certificate, and check the host name it was issued for", true),
             (_, not null) when https =>
                 ($"TLS with {name} failed: {auth.Message}",
                  "if etcd serves plain HTTP on that port, use http://; otherwise check --cacert/--cert/--key", true),
+            (not null, _) when https && reason == HttpRequestError.SecureConnectionError =>
+                ($"TLS with {name} failed: {socket.Message}",
+                 "if etcd serves plain HTTP on that port, use http://; otherwise check --cacert/--cert/--key", true),
+            (not null, _) when !handshake =>
+                ($"cannot connect to etcd at {name}: {socket.Message}",
+                 https ? "check that etcd is running and reachable; if it serves plain HTTP on that port, use http://" : "check that etcd is running and reachable",
+                 true),
             _ when reason == HttpRequestError.NameResolutionError =>
                 ($"cannot resolve the host of {name}", "check the host name in --endpoints", true),
             _ when handshake && https =>
