@@ -14,6 +14,15 @@ internal static class LifeboatCli
     {
         using var context = new CliContext(output, error, interactive, TimeProvider.System);
         var (root, verbose) = CreateRoot(context);
+        try
+        {
+            args = ExpandConfigFile(root, args);
+        }
+        catch (ArgumentException ex)
+        {
+            return ErrorReporter.Report(ex, error, verbose: false);
+        }
+
         var parse = root.Parse(args);
         context.Verbose = parse.GetValue(verbose);
         if (parse.Errors.Count > 0)
@@ -45,6 +54,20 @@ internal static class LifeboatCli
         root.Options.Add(verbose);
         root.Subcommands.Add(EtcdCommands.Create(context));
         return (root, verbose);
+    }
+
+    /// <summary>Expands <c>--config FILE</c> into flags of the command it was given to (see <see cref="ConfigFile"/>).</summary>
+    private static string[] ExpandConfigFile(RootCommand root, string[] args)
+    {
+        if (!args.Any(a => a == ConfigFile.Flag || a.StartsWith(ConfigFile.Flag + "=", StringComparison.Ordinal)))
+        {
+            return args;
+        }
+
+        var withoutConfig = args.Where((a, i) => a != ConfigFile.Flag && !a.StartsWith(ConfigFile.Flag + "=", StringComparison.Ordinal)
+            && (i == 0 || args[i - 1] != ConfigFile.Flag)).ToArray();
+        var command = root.Parse(withoutConfig).CommandResult.Command;
+        return ConfigFile.Expand(args, command, Environment.GetEnvironmentVariable);
     }
 
     private static string CommandPath(ParseResult parse)

@@ -54,6 +54,11 @@ internal static partial class EtcdServeCommand
             command.Options.Add(o);
         }
 
+        command.Options.Add(new Option<FileInfo?>(ConfigFile.Flag)
+        {
+            Description = "YAML file of options (keys are these flag names); flags and LIFEBOAT_* variables take precedence over it",
+        });
+
         command.SetAction(async (parse, cancellationToken) =>
         {
             var token = parse.GetValue(tokenFile) is { } file
