@@ -67,14 +67,30 @@ public sealed class EtcdServer : IAsyncDisposable
         throw new InvalidOperationException("etcd did not start", last);
     }
 
-    private static async Task<EtcdServer> StartOnceAsync(TempDirectory dir, TestCertificates? tls, string dataDir, IEnumerable<string> extraArgs)
+    /// <summary>Starts one member of a cluster whose ports the caller chose (see EtcdCluster).</summary>
+    public static async Task<EtcdServer> StartMemberAsync(string name, int clientPort, int peerPort, string initialCluster, string token)
     {
-        var clientPort = LoopbackPorts.Next();
-        var peerPort = LoopbackPorts.Next();
+        var dir = new TempDirectory("lifeboat-etcd");
+        try
+        {
+            return await StartOnceAsync(dir, null, dir.Combine("data"), [], (name, clientPort, peerPort, initialCluster, token));
+        }
+        catch
+        {
+            dir.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<EtcdServer> StartOnceAsync(TempDirectory dir, TestCertificates? tls, string dataDir, IEnumerable<string> extraArgs,
+        (string Name, int ClientPort, int PeerPort, string InitialCluster, string Token)? member = null)
+    {
+        var clientPort = member?.ClientPort ?? LoopbackPorts.Next();
+        var peerPort = member?.PeerPort ?? LoopbackPorts.Next();
         var scheme = tls is null ? "http" : "https";
         var clientUrl = new Uri($"{scheme}://127.0.0.1:{clientPort}");
         var peerUrl = $"http://127.0.0.1:{peerPort}";
-        const string name = "lifeboat-test";
+        var name = member?.Name ?? "lifeboat-test";
         var psi = new ProcessStartInfo(EtcdBinary)
         {
             RedirectStandardOutput = true,
@@ -87,7 +103,7 @@ public sealed class EtcdServer : IAsyncDisposable
                      "--listen-client-urls", clientUrl.ToString().TrimEnd('/'),
                      "--advertise-client-urls", clientUrl.ToString().TrimEnd('/'),
                      "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl,
-                     "--initial-cluster", $"{name}={peerUrl}", "--initial-cluster-token", $"t-{Guid.NewGuid():N}",
+                     "--initial-cluster", member?.InitialCluster ?? $"{name}={peerUrl}", "--initial-cluster-token", member?.Token ?? $"t-{Guid.NewGuid():N}",
                      "--logger", "zap", "--log-outputs", "stderr",
                  }.Concat(tls is null ? [] :
                  [

@@ -49,7 +49,7 @@ internal static class EtcdDeltaCommand
             var target = store.Open(parse, context.Time);
             using var client = new EtcdClient(clientOptions, context.Loggers.CreateLogger("Lifeboat.Etcd"));
             var chains = RestorePlanner.Chains(await SnapshotCatalog.ListAsync(target, cancellationToken));
-            var newest = chains.Count == 0 ? null : chains.MaxBy(c => (c.LastRevision, c.FirstTime));
+            var newest = RestorePlanner.Newest(chains);
             string? newChainReason = newest switch
             {
                 null => "the store has no full snapshot",

@@ -25,24 +25,112 @@ internal sealed partial class EtcdSidecar(
     SidecarOptions options, ISnapshotStore store, EtcdClient client, SidecarState state, SidecarMetrics metrics, TimeProvider time, ILogger logger)
     : IDisposable
 {
+    /// <summary>How often leadership is checked; a new leader also waits a few of these before it reads the store.</summary>
+    internal static readonly TimeSpan LeaderCheckInterval = TimeSpan.FromSeconds(1);
+
     private readonly SemaphoreSlim _fullLock = new(1, 1);
     private DeltaCapture? _capture;
 
+    /// <summary>The member this sidecar runs beside: the first of --endpoints.</summary>
+    private Uri OwnMember => options.Etcd.Endpoints[0];
+
+    /// <summary>
+    /// Runs while this sidecar's member is etcd's leader, waits while it is not: with one sidecar per member, exactly
+    /// one writes. A sidecar that loses leadership drops its buffered changes (the new leader captures them again from
+    /// etcd's history) and refuses to commit anything more; a new leader waits a few checks so that the old one has
+    /// stopped, then continues the chain from the store's last revision.
+    /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var chainEnd = await EnsureChainAsync(cancellationToken);
-        var loops = new[]
+        var wasLeader = false;
+        while (!cancellationToken.IsCancellationRequested)
         {
-            DeltaLoopAsync(chainEnd, cancellationToken),
-            FullLoopAsync(cancellationToken),
-            RevisionLoopAsync(cancellationToken),
-        };
+            try
+            {
+                if (!await IsLeaderAsync(cancellationToken))
+                {
+                    state.Leader(false);
+                    await Task.Delay(LeaderCheckInterval, time, cancellationToken);
+                    continue;
+                }
+
+                if (wasLeader || options.Etcd.Endpoints.Count > 1)
+                {
+                    await Task.Delay(3 * LeaderCheckInterval, time, cancellationToken); // let a previous leader notice and stop
+                }
+
+                wasLeader = true;
+                state.Leader(true);
+                await RunAsLeaderAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task RunAsLeaderAsync(CancellationToken cancellationToken)
+    {
+        using var term = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var watch = WatchLeadershipAsync(term, cancellationToken);
         try
         {
-            await Task.WhenAll(loops);
+            var chainEnd = await EnsureChainAsync(term.Token);
+            await Task.WhenAll(DeltaLoopAsync(chainEnd, term.Token), FullLoopAsync(term.Token), RevisionLoopAsync(term.Token));
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (term.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
+            Log.LeadershipLost(logger, OwnMember.ToString());
+        }
+        finally
+        {
+            await term.CancelAsync();
+            await watch;
+        }
+    }
+
+    /// <summary>Ends the term when the member is no longer leader (checked every <see cref="LeaderCheckInterval"/>).</summary>
+    private async Task WatchLeadershipAsync(CancellationTokenSource term, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!term.IsCancellationRequested)
+            {
+                await Task.Delay(LeaderCheckInterval, time, term.Token);
+                if (!await IsLeaderAsync(term.Token))
+                {
+                    state.Leader(false);
+                    _capture?.Abandon(); // the next leader captures these changes again
+                    await term.CancelAsync();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (term.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task<bool> IsLeaderAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(LeaderCheckInterval * 2);
+            var status = await client.StatusAsync(OwnMember, timeout.Token);
+            return status.Leader != 0 && status.Leader == status.Header.MemberId;
+        }
+        catch (Exception ex) when (ex is EtcdException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return false; // a member we cannot reach is not a leader we may write for
+        }
+    }
+
+    private async Task EnsureStillLeaderAsync(CancellationToken cancellationToken)
+    {
+        if (!await IsLeaderAsync(cancellationToken))
+        {
+            throw new InvalidOperationException($"{OwnMember} is no longer etcd's leader; its sidecar stops writing");
         }
     }
 
@@ -84,7 +172,7 @@ internal sealed partial class EtcdSidecar(
     private async Task<long> EnsureChainAsync(CancellationToken cancellationToken)
     {
         var chains = RestorePlanner.Chains(await SnapshotCatalog.ListAsync(store, cancellationToken));
-        var newest = chains.Count == 0 ? null : chains.MaxBy(c => (c.LastRevision, c.FirstTime));
+        var newest = RestorePlanner.Newest(chains);
         if (newest is { GapAfter: null })
         {
             var latestFull = chains.MaxBy(c => c.FirstTime)!;
@@ -108,7 +196,10 @@ internal sealed partial class EtcdSidecar(
         while (!cancellationToken.IsCancellationRequested)
         {
             using var capture = new DeltaCapture(client, store,
-                new DeltaOptions { Compression = options.Compression, MaxBytes = options.DeltaMaxBytes }, time, logger);
+                new DeltaOptions { Compression = options.Compression, MaxBytes = options.DeltaMaxBytes }, time, logger)
+            {
+                BeforeCommit = EnsureStillLeaderAsync,
+            };
             _capture = capture;
             try
             {
@@ -238,5 +329,8 @@ internal sealed partial class EtcdSidecar(
 
         [LoggerMessage(2007, LogLevel.Error, "Retention failed: {Reason}")]
         public static partial void RetentionFailed(ILogger logger, string reason);
+
+        [LoggerMessage(2008, LogLevel.Warning, "{Member} is no longer etcd's leader: this sidecar stops writing until it is again")]
+        public static partial void LeadershipLost(ILogger logger, string member);
     }
 }

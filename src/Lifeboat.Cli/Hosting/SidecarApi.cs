@@ -50,6 +50,13 @@ internal static class SidecarApi
             checks["etcd"] = await ProbeAsync(async () => await client.StatusAsync(null, timeout.Token));
             checks["store"] = await ProbeAsync(async () => await store.ListAsync(SnapshotLayout.Prefix, timeout.Token).FirstOrDefaultAsync(timeout.Token));
             var now = time.GetUtcNow();
+            if (!state.IsLeader)
+            {
+                checks["full"] = checks["delta"] = "ok"; // a follower's sidecar does not write; the leader's does
+                var followerReady = checks.Values.All(v => v == "ok");
+                return Results.Json(new { ready = followerReady, leader = false, checks }, EtcdCommands.Json, statusCode: followerReady ? 200 : 503);
+            }
+
             checks["full"] = state.LastFullAt is null ? "no full snapshot yet"
                 : options.FullSchedule.IsDue(state.LastFullAt, now - TimeSpan.FromMinutes(15)) ? $"overdue: the last full snapshot is from {state.LastFullAt:u}"
                 : "ok";
@@ -58,7 +65,7 @@ internal static class SidecarApi
                 ? $"stale: changes up to revision {state.EtcdRevision}, captured up to {state.ChainReach}, last snapshot {t:u}"
                 : "ok";
             var ready = checks.Values.All(v => v == "ok");
-            return Results.Json(new { ready, checks }, EtcdCommands.Json, statusCode: ready ? 200 : 503);
+            return Results.Json(new { ready, leader = true, checks }, EtcdCommands.Json, statusCode: ready ? 200 : 503);
         });
         app.MapGet("/metrics", () => Results.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapGet("/config", () => Results.Json(options.Redacted(), EtcdCommands.Json));
@@ -68,13 +75,22 @@ internal static class SidecarApi
             fullAt = state.LastFullAt,
             delta = state.LastDelta,
             deltaAt = state.LastDeltaAt,
+            leader = state.IsLeader,
             chainRevision = state.ChainReach,
             etcdRevision = state.EtcdRevision,
             lastError = state.LastError,
         }, EtcdCommands.Json));
-        app.MapPost("/snapshots/full", (CancellationToken ct) => RunAsync(() => sidecar.TakeFullAsync("requested over HTTP", ct)));
-        app.MapPost("/snapshots/delta", (CancellationToken ct) => RunAsync(async () => new { delta = await sidecar.FlushDeltaAsync(ct) }));
+        app.MapPost("/snapshots/full", (CancellationToken ct) => state.IsLeader
+            ? RunAsync(() => sidecar.TakeFullAsync("requested over HTTP", ct))
+            : Task.FromResult(NotLeader()));
+        app.MapPost("/snapshots/delta", (CancellationToken ct) => state.IsLeader
+            ? RunAsync(async () => new { delta = await sidecar.FlushDeltaAsync(ct) })
+            : Task.FromResult(NotLeader()));
     }
+
+    private static IResult NotLeader() => Results.Json(
+        new { error = "this sidecar's member is not etcd's leader; only the leader's sidecar writes snapshots", fix = "send the request to the leader's sidecar" },
+        EtcdCommands.Json, statusCode: StatusCodes.Status409Conflict);
 
     private static async Task<string> ProbeAsync(Func<Task> probe)
     {

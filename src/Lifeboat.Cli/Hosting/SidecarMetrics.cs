@@ -32,6 +32,7 @@ internal sealed class SidecarMetrics : IDisposable
         _meter.CreateObservableGauge("lifeboat.delta.lag", () => Math.Max(0, state.EtcdRevision - state.ChainReach),
             "{revision}", "etcd's revision minus the last revision captured");
         _meter.CreateObservableGauge("lifeboat.chain.revision", () => state.ChainReach, "{revision}", "Last revision the chain reaches");
+        _meter.CreateObservableGauge("lifeboat.leader", () => state.IsLeader ? 1 : 0, description: "1 when this sidecar's member is etcd's leader and writes snapshots");
     }
 
     private static Measurement<double>? Measurement(DateTimeOffset? at, string kind) =>

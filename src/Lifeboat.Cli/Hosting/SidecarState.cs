@@ -57,4 +57,9 @@ internal sealed class SidecarState
     public void Etcd(long revision) => Interlocked.Exchange(ref _etcdRevision, revision);
 
     public void Error(string? message) => LastError = message;
+
+    /// <summary>Whether this sidecar's member is etcd's leader, and so the one writing snapshots.</summary>
+    public bool IsLeader { get; private set; }
+
+    public void Leader(bool isLeader) => IsLeader = isLeader;
 }

@@ -26,6 +26,13 @@ public static class RestorePlanner
             .ToList();
     }
 
+    /// <summary>
+    /// The chain that reaches furthest; among those, the one with the newest full snapshot (fewest deltas to replay, e.g.
+    /// after a compaction created a full snapshot at the same revision); null when there is none.
+    /// </summary>
+    public static ChainSpan? Newest(IReadOnlyList<ChainSpan> chains) =>
+        chains.Count == 0 ? null : chains.MaxBy(c => (c.LastRevision, c.FirstRevision, c.FirstTime));
+
     /// <exception cref="RestorePlanException">The store cannot serve <paramref name="target"/>; the message says why and what can be done.</exception>
     public static RestorePlan Plan(IReadOnlyList<StoredSnapshot> snapshots, RestoreTarget target)
     {
@@ -41,7 +48,7 @@ public static class RestorePlanner
         {
             case RestoreTarget.LatestTarget:
                 {
-                    var chain = chains.MaxBy(c => (c.LastRevision, c.FirstTime))!;
+                    var chain = Newest(chains)!;
                     if (chain.GapAfter is { } gap)
                     {
                         throw GapError(chain, gap, "the latest point");

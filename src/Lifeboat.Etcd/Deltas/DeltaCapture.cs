@@ -34,6 +34,16 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
     private readonly Lock _flushLock = new();
     private CancellationTokenSource _flushNow = new();
     private List<TaskCompletionSource<StoredDelta?>> _flushWaiters = [];
+    private volatile bool _abandoned;
+
+    /// <summary>
+    /// Checked right before each delta is committed; throws to refuse the write (e.g. this sidecar's member is no longer
+    /// the leader, and another sidecar continues the chain).
+    /// </summary>
+    public Func<CancellationToken, Task>? BeforeCommit { get; init; }
+
+    /// <summary>Makes a cancelled <see cref="RunAsync"/> drop what it buffered instead of writing it (another writer takes over).</summary>
+    public void Abandon() => _abandoned = true;
 
     /// <summary>
     /// Asks a running <see cref="RunAsync"/> to write what it has buffered now. Completes with the delta written, or
@@ -224,8 +234,12 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Keep what was captured: the buffered changes become one last delta.
-            await FlushAsync(CancellationToken.None);
+            // Keep what was captured: the buffered changes become one last delta (unless another writer took over).
+            if (!_abandoned)
+            {
+                await FlushAsync(CancellationToken.None);
+            }
+
             throw;
         }
         catch (System.Threading.Channels.ChannelClosedException ex) when (ex.InnerException is not null)
@@ -417,6 +431,11 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
         }
 
         var key = SnapshotLayout.ToKey(name);
+        if (BeforeCommit is { } guard)
+        {
+            await guard(cancellationToken);
+        }
+
         var stored = await write.CommitAsync(key, overwrite: false, cancellationToken);
         var changes = records.Sum(r => (long)r.Changes.Count);
         DeltaLog.DeltaStored(_logger, key, name.FirstRevision, name.LastRevision, changes, stored.Size);

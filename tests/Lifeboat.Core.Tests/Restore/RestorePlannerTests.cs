@@ -32,6 +32,19 @@ public sealed class RestorePlannerTests
     }
 
     [Fact]
+    public void Plan_Latest_CompactedFullAtTheChainsEndInTheSameSecond_WinsOverTheOldChain()
+    {
+        var old = Full(100, 0);
+        var d1 = Delta(101, 150, 0);
+        var compacted = Full(150, 0); // same creation second as the old full snapshot
+
+        var plan = RestorePlanner.Plan([old, d1, compacted], RestoreTarget.Latest);
+
+        Assert.Equal(compacted, plan.Full);
+        Assert.Empty(plan.Deltas);
+    }
+
+    [Fact]
     public void Plan_Revision_PicksNewestFullAtOrBeforeAndOnlyNeededDeltas()
     {
         var full1 = Full(100, 0);

@@ -1,0 +1,117 @@
+using System.Text.Json;
+using Lifeboat.Core.Restore;
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Etcd;
+using Lifeboat.Etcd.Client;
+using Lifeboat.Etcd.Restore;
+using Lifeboat.Storage.Local;
+using Lifeboat.Testing;
+
+namespace Lifeboat.Cli.Tests;
+
+/// <summary>Three members, a sidecar beside each, one store: only the leader's sidecar writes, and failover keeps the chain whole.</summary>
+public sealed class SidecarFailoverTests : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new();
+    private EtcdCluster? _cluster;
+
+    public async Task InitializeAsync() => _cluster = await EtcdCluster.StartAsync(3);
+
+    public async Task DisposeAsync()
+    {
+        await _cluster!.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private static async Task<JsonElement> LatestAsync(HttpClient http, CancellationToken ct)
+    {
+        using var doc = JsonDocument.Parse(await http.GetStringAsync("/snapshots/latest", ct));
+        return doc.RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task Sidecars_LeaderKilledMidRun_NewLeaderContinuesTheChainWithNoGapAndNoDuplicate()
+    {
+        var store = _dir.Combine("store");
+        var members = _cluster!.Members;
+        var ports = members.Select(_ => LoopbackPorts.Next()).ToList();
+        using var stop = new CancellationTokenSource();
+        var sidecars = members.Select((m, i) => CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", m.ClientUrl.ToString(),
+            "--store", store, "--listen", $"127.0.0.1:{ports[i]}", "--delta-period", "1s")).ToList();
+        var http = ports.Select(p => new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{p}") }).ToList();
+        try
+        {
+            var leader = await _cluster.LeaderAsync();
+            var leaderIndex = members.ToList().IndexOf(leader);
+            await Eventually.SucceedsAsync(async ct =>
+            {
+                var states = await Task.WhenAll(http.Select(h => LatestAsync(h, ct)));
+                var leaders = states.Count(s => s.GetProperty("leader").GetBoolean());
+                return leaders == 1 && states[leaderIndex].GetProperty("leader").GetBoolean() && states[leaderIndex].GetProperty("full").ValueKind != JsonValueKind.Null
+                    ? 0 : throw new InvalidOperationException($"{leaders} sidecars think they lead");
+            }, TimeSpan.FromSeconds(30), "exactly the leader's sidecar to write");
+
+            using var client = new EtcdClient(new EtcdClientOptions { Endpoints = members.Select(m => m.ClientUrl).ToList() });
+            var before = 0L;
+            for (var i = 0; i < 20; i++)
+            {
+                before = (await client.PutAsync($"/failover/a{i}", "before", default)).Header.Revision;
+            }
+
+            await Eventually.SucceedsAsync(async ct => (await LatestAsync(http[leaderIndex], ct)).GetProperty("chainRevision").GetInt64() >= before
+                ? 0 : throw new InvalidOperationException("not captured"), TimeSpan.FromSeconds(30), "the leader to capture the first writes");
+
+            await leader.KillAsync(); // its sidecar keeps running, now beside a dead member
+            var survivors = members.Where(m => m != leader).ToList();
+            var newLeader = await _cluster.LeaderAsync(survivors);
+            var newIndex = members.ToList().IndexOf(newLeader);
+            using var survivorClient = new EtcdClient(new EtcdClientOptions { Endpoints = survivors.Select(m => m.ClientUrl).ToList() });
+            var after = 0L;
+            for (var i = 0; i < 20; i++)
+            {
+                after = (await survivorClient.PutAsync($"/failover/b{i}", "after", default)).Header.Revision;
+            }
+
+            await Eventually.SucceedsAsync(async ct => (await LatestAsync(http[newIndex], ct)).GetProperty("chainRevision").GetInt64() >= after
+                ? 0 : throw new InvalidOperationException("not captured"), TimeSpan.FromSeconds(60), "the new leader to continue the chain");
+            await Eventually.SucceedsAsync(async ct => (await LatestAsync(http[newIndex], ct)).GetProperty("delta").GetProperty("name").GetProperty("lastRevision").GetInt64() >= after
+                ? 0 : throw new InvalidOperationException("not written"), TimeSpan.FromSeconds(30), "the new leader's delta to be written");
+            Assert.False((await LatestAsync(http[leaderIndex], default)).GetProperty("leader").GetBoolean());
+
+            await stop.CancelAsync();
+            foreach (var s in sidecars)
+            {
+                Assert.Equal(0, (await s).ExitCode);
+            }
+
+            // No gap and no duplicate: the planner refuses both. Then the chain must restore exactly.
+            var plan = RestorePlanner.Plan(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), RestoreTarget.AtRevision(after));
+            var dataDir = _dir.Combine("restored");
+            var result = await new EtcdRestorer(LocalDirectoryStore.Open(store, create: false)).RestoreAsync(plan,
+                new RestoreOptions { DataDir = dataDir, Member = EtcdTest.LoopbackMember() }, null, default);
+            Assert.Equal(after, result.Revision);
+            await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
+            using var restoredClient = restored.CreateClient();
+            var key = Google.Protobuf.ByteString.CopyFromUtf8("/failover/");
+            var expected = await survivorClient.RangeAsync(new Lifeboat.Etcd.Protocol.RangeRequest { Key = key, RangeEnd = EtcdClient.PrefixEnd(key), Revision = after }, default);
+            var actual = await restoredClient.RangeAsync(new Lifeboat.Etcd.Protocol.RangeRequest { Key = key, RangeEnd = EtcdClient.PrefixEnd(key) }, default);
+            Assert.Equal(40, actual.Kvs.Count);
+            Assert.Equal(expected.Kvs.Select(k => (k.Key.ToStringUtf8(), k.ModRevision, k.Version)), actual.Kvs.Select(k => (k.Key.ToStringUtf8(), k.ModRevision, k.Version)));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(sidecars.Select(async s =>
+            {
+                try
+                {
+                    await s;
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }));
+            http.ForEach(h => h.Dispose());
+        }
+    }
+}
