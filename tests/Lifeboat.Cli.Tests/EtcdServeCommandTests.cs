@@ -96,4 +96,39 @@ public sealed class EtcdServeCommandTests : EtcdTest
         var delta = Assert.Single(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), s => s.Name.Kind == SnapshotKind.Delta);
         Assert.Equal(last, delta.Name.LastRevision);
     }
+
+    [Fact]
+    public async Task Serve_EtcdDownAndBack_ReportsNotReady_StaysUp_AndContinuesTheChain()
+    {
+        using var client = Etcd.CreateClient();
+        var port = LoopbackPorts.Next();
+        var store = Dir.Combine("store");
+        using var stop = new CancellationTokenSource();
+        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
+            "--listen", $"127.0.0.1:{port}", "--delta-period", "1s");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/readyz", ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the sidecar to be ready");
+        await client.PutAsync("/down/before", "1", default);
+
+        await Etcd.KillAsync();
+        await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/readyz", ct)).StatusCode == HttpStatusCode.ServiceUnavailable
+            ? 0 : throw new InvalidOperationException("still ready"), TimeSpan.FromSeconds(30), "readiness to report etcd down");
+        Assert.False(serve.IsCompleted, "the sidecar must keep running while etcd is down");
+
+        await Etcd.RestartAsync();
+        var last = (await client.PutAsync("/down/after", "2", default)).Header.Revision;
+        await Eventually.SucceedsAsync(async ct =>
+        {
+            using var doc = JsonDocument.Parse(await http.GetStringAsync("/snapshots/latest", ct));
+            return doc.RootElement.GetProperty("delta").ValueKind != JsonValueKind.Null
+                && doc.RootElement.GetProperty("delta").GetProperty("name").GetProperty("lastRevision").GetInt64() >= last
+                ? 0 : throw new InvalidOperationException("not written yet");
+        }, TimeSpan.FromSeconds(60), "the chain to continue after etcd came back");
+        (await http.GetAsync("/readyz")).EnsureSuccessStatusCode();
+
+        await stop.CancelAsync();
+        Assert.Equal(0, (await serve).ExitCode);
+        var plan = RestorePlanner.Plan(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), RestoreTarget.AtRevision(last));
+        Assert.Equal(last, plan.StopAtRevision);
+    }
 }
