@@ -13,9 +13,10 @@ public static class EtcdLoad
         int parallel = 4, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var value = new byte[valueSize];
-        Random.Shared.NextBytes(value);
-        var valueBytes = ByteString.CopyFrom(value);
+        // Values are slices of a random pool at varying offsets: they differ from key to key, so compression gets no
+        // unrealistic free ride from identical values.
+        var pool = new byte[Math.Max(1 << 20, valueSize * 2)];
+        Random.Shared.NextBytes(pool);
         var next = 0;
         long revision = 0;
         var workers = Enumerable.Range(0, parallel).Select(async _ =>
@@ -31,7 +32,8 @@ public static class EtcdLoad
                 var txn = new TxnRequest();
                 for (var i = start; i < Math.Min(count, start + opsPerTxn); i++)
                 {
-                    txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8($"{prefix}{i:D8}"), Value = valueBytes } });
+                    var offset = (int)((uint)(i * 2654435761u) % (uint)(pool.Length - valueSize + 1));
+                    txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8($"{prefix}{i:D8}"), Value = ByteString.CopyFrom(pool, offset, valueSize) } });
                 }
 
                 var response = await client.TxnAsync(txn, cancellationToken);
