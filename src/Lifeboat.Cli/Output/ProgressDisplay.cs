@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using Spectre.Console;
+
+namespace Lifeboat.Cli.Output;
+
+/// <summary>
+/// Shows the progress of long work: a live bar on an interactive terminal (on standard error, so standard output stays
+/// clean for results), a plain line every few seconds otherwise.
+/// </summary>
+internal static class ProgressDisplay
+{
+    private static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(5);
+
+    /// <param name="columns">The bar's columns on a terminal.</param>
+    /// <param name="updateBar">Applies a report to the bar, given the time since the work started.</param>
+    /// <param name="plainLine">The line written for a report when there is no terminal.</param>
+    public static async Task<T> RunAsync<TProgress, T>(CliContext context, string label, ProgressColumn[] columns,
+        Action<ProgressTask, TProgress, TimeSpan> updateBar, Func<TProgress, TimeSpan, string> plainLine, Func<IProgress<TProgress>, Task<T>> work)
+    {
+        if (!context.Interactive)
+        {
+            var next = PlainInterval;
+            return await work(new Reporter<TProgress>((p, elapsed) =>
+            {
+                if (elapsed >= next)
+                {
+                    next = elapsed + PlainInterval;
+                    context.Error.WriteLine($"{label}: {plainLine(p, elapsed)}");
+                }
+            }));
+        }
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        return await console.Progress()
+            .AutoClear(true)
+            .Columns(columns)
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask(label, autoStart: true, maxValue: 1);
+                task.IsIndeterminate = true;
+                var result = await work(new Reporter<TProgress>((p, elapsed) => updateBar(task, p, elapsed)));
+                task.Value = task.MaxValue;
+                return result;
+            });
+    }
+
+    /// <summary>Reports synchronously on the reporting thread, with the time since the work started.</summary>
+    private sealed class Reporter<TProgress>(Action<TProgress, TimeSpan> report) : IProgress<TProgress>
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+        public void Report(TProgress value) => report(value, _clock.Elapsed);
+    }
+}
