@@ -15,7 +15,7 @@ build_tools "$dir"
 rm -rf "$dir/etcd" "$dir/store" && mkdir -p "$dir"
 start_etcd "$dir"
 api="127.0.0.1:$((20000 + RANDOM % 9000))"
-./lifeboat etcd serve --endpoints "$endpoint" --store "$dir/store" --compression gzip --delta-period 30s --listen "$api" >"$dir/sidecar.log" 2>&1 &
+./lifeboat etcd serve --endpoints "$endpoint" --store "$dir/store" --compression gzip --delta-period 30s --listen "$api" ${SIDECAR_ARGS:-} >"$dir/sidecar.log" 2>&1 &
 sidecar=$!
 trap 'kill $sidecar $etcd_pid 2>/dev/null || true; wait $sidecar $etcd_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 150); do curl -fsS "http://$api/readyz" >/dev/null 2>&1 && break; sleep 0.2; done

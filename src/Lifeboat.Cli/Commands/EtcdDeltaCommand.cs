@@ -27,7 +27,7 @@ internal static class EtcdDeltaCommand
         var maxBytes = new Option<long>("--delta-max-bytes")
         {
             Description = "Largest delta file before compression; more changes are split into several deltas",
-            DefaultValueFactory = _ => 32L << 20,
+            DefaultValueFactory = _ => DeltaOptions.DefaultMaxBytes,
         };
         var output = new Option<OutputFormat>("--output", "-o") { Description = "Output format", HelpName = "text|json", DefaultValueFactory = _ => OutputFormat.Text };
         var command = new Command("delta",

@@ -4,6 +4,7 @@ using Lifeboat.Core.Retention;
 using Lifeboat.Core.Scheduling;
 using Lifeboat.Core.Snapshots;
 using Lifeboat.Etcd.Client;
+using Lifeboat.Etcd.Deltas;
 using Lifeboat.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -37,7 +38,7 @@ internal static partial class EtcdServeCommand
             DefaultValueFactory = _ => Durations.TryParse(Env("LIFEBOAT_DELTA_PERIOD", "5m"), out var d) ? d : TimeSpan.FromMinutes(5),
             CustomParser = r => Durations.Parse(r),
         };
-        var maxBytes = new Option<long>("--delta-max-bytes") { Description = "Write a delta early when buffered changes pass this size", DefaultValueFactory = _ => 32L << 20 };
+        var maxBytes = new Option<long>("--delta-max-bytes") { Description = "Write a delta early when buffered changes pass this size", DefaultValueFactory = _ => DeltaOptions.DefaultMaxBytes };
         var compression = new Option<Compression>("--compression") { Description = "Compression of stored snapshots", HelpName = "none|gzip", DefaultValueFactory = _ => Compression.None };
         var retention = new Option<string>("--retention") { Description = "Retention policy [env: LIFEBOAT_RETENTION]", HelpName = "limit|exponential", DefaultValueFactory = _ => Env("LIFEBOAT_RETENTION", "limit") };
         retention.AcceptOnlyFromAmong("limit", "exponential");

@@ -2,6 +2,7 @@ using Lifeboat.Core.Retention;
 using Lifeboat.Core.Scheduling;
 using Lifeboat.Core.Snapshots;
 using Lifeboat.Etcd;
+using Lifeboat.Etcd.Deltas;
 
 namespace Lifeboat.Cli.Hosting;
 
@@ -16,7 +17,7 @@ internal sealed record SidecarOptions
 
     public TimeSpan DeltaPeriod { get; init; } = TimeSpan.FromMinutes(5);
 
-    public long DeltaMaxBytes { get; init; } = 32L << 20;
+    public long DeltaMaxBytes { get; init; } = DeltaOptions.DefaultMaxBytes;
 
     public Compression Compression { get; init; } = Compression.None;
 
