@@ -131,4 +131,58 @@ public sealed class EtcdServeCommandTests : EtcdTest
         var plan = RestorePlanner.Plan(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), RestoreTarget.AtRevision(last));
         Assert.Equal(last, plan.StopAtRevision);
     }
+
+    [Fact]
+    public async Task Serve_StoreOutage_RetriesAndLosesNothing()
+    {
+        using var client = Etcd.CreateClient();
+        var port = LoopbackPorts.Next();
+        var store = Dir.Combine("store");
+        using var stop = new CancellationTokenSource();
+        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
+            "--listen", $"127.0.0.1:{port}", "--delta-period", "1s");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/readyz", ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the sidecar to be ready");
+
+        // The store goes away: its directory is replaced by a file, so every write fails (root ignores permissions).
+        var aside = Dir.Combine("store-aside");
+        Directory.Move(store, aside);
+        await File.WriteAllTextAsync(store, "not a directory");
+        var last = 0L;
+        for (var i = 0; i < 10; i++)
+        {
+            last = (await client.PutAsync($"/outage/{i}", "v", default)).Header.Revision;
+        }
+
+        await Eventually.SucceedsAsync(async ct =>
+        {
+            using var doc = JsonDocument.Parse(await http.GetStringAsync("/snapshots/latest", ct));
+            return doc.RootElement.GetProperty("lastError").ValueKind == JsonValueKind.String ? 0 : throw new InvalidOperationException("no failure yet");
+        }, TimeSpan.FromSeconds(30), "a delta write to fail");
+
+        File.Delete(store); // the store comes back
+        Directory.Move(aside, store);
+        await Eventually.SucceedsAsync(async ct =>
+        {
+            using var doc = JsonDocument.Parse(await http.GetStringAsync("/snapshots/latest", ct));
+            return doc.RootElement.GetProperty("delta").ValueKind != JsonValueKind.Null
+                && doc.RootElement.GetProperty("delta").GetProperty("name").GetProperty("lastRevision").GetInt64() >= last
+                ? 0 : throw new InvalidOperationException("not written yet");
+        }, TimeSpan.FromSeconds(60), "the deltas to be written after the outage");
+        await stop.CancelAsync();
+        Assert.Equal(0, (await serve).ExitCode);
+
+        var source = LocalDirectoryStore.Open(store, create: false);
+        var plan = RestorePlanner.Plan(await SnapshotCatalog.ListAsync(source, default), RestoreTarget.AtRevision(last));
+        var dataDir = Dir.Combine("restored");
+        await new Lifeboat.Etcd.Restore.EtcdRestorer(source).RestoreAsync(plan,
+            new Lifeboat.Etcd.Restore.RestoreOptions { DataDir = dataDir, Member = LoopbackMember() }, null, default);
+        await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
+        using var restoredClient = restored.CreateClient();
+        Assert.Equal(last, (await restoredClient.StatusAsync(null, default)).Header.Revision);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Single((await restoredClient.GetAsync($"/outage/{i}", default)).Kvs);
+        }
+    }
 }
