@@ -58,6 +58,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
         Assert.Contains("lifeboat_snapshots_total{kind=\"full\",result=\"success\"}", metrics, StringComparison.Ordinal);
         Assert.Contains("lifeboat_delta_events_total", metrics, StringComparison.Ordinal);
         Assert.Contains("lifeboat_delta_lag", metrics, StringComparison.Ordinal);
+        Assert.Contains("lifeboat_store_operations_total{operation=\"commit\"}", metrics, StringComparison.Ordinal);
         Assert.DoesNotContain("t0ken", config, StringComparison.Ordinal);
         Assert.True(code == 0, stderr);
 
@@ -159,6 +160,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
             using var doc = JsonDocument.Parse(await http.GetStringAsync("/snapshots/latest", ct));
             return doc.RootElement.GetProperty("lastError").ValueKind == JsonValueKind.String ? 0 : throw new InvalidOperationException("no failure yet");
         }, TimeSpan.FromSeconds(30), "a delta write to fail");
+        Assert.Contains("lifeboat_store_errors_total{kind=", await http.GetStringAsync("/metrics"), StringComparison.Ordinal);
 
         File.Delete(store); // the store comes back
         Directory.Move(aside, store);

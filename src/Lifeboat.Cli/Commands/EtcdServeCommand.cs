@@ -114,11 +114,11 @@ internal static partial class EtcdServeCommand
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Lifeboat.Etcd.Sidecar");
         LogConfiguration(logger, string.Join(", ", options.Redacted().Select(p => $"{p.Key}={p.Value}")));
 
-        var store = StoreLocation.Open(options.Store, context.Time);
         using var client = new EtcdClient(options.Etcd, logger);
         var state = new SidecarState();
         using var exporter = new PrometheusExporter();
         using var metrics = new SidecarMetrics(state, context.Time);
+        var store = new MeteredStore(StoreLocation.Open(options.Store, context.Time), metrics.Meter);
         using var sidecar = new EtcdSidecar(options, store, client, state, metrics, context.Time, logger);
         SidecarApi.Map(app, options, sidecar, state, client, store, exporter, context.Time);
         try

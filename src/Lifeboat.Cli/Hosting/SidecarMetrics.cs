@@ -52,5 +52,8 @@ internal sealed class SidecarMetrics : IDisposable
 
     public void Deleted(int count) => _deletions.Add(count);
 
+    /// <summary>The sidecar's meter, for instruments owned elsewhere in the hosting layer (the metered store).</summary>
+    public Meter Meter => _meter;
+
     public void Dispose() => _meter.Dispose();
 }
