@@ -145,7 +145,7 @@ internal sealed partial class EtcdSidecar(
             try
             {
                 var result = await new FullSnapshotter(client, store, time, logger).TakeAsync(options.Compression, null, cancellationToken);
-                state.Full(result, time.GetUtcNow());
+                state.Full(new LatestFull(result.Key, result.Name, result.StoredBytes), time.GetUtcNow());
                 metrics.Snapshot("full", true, time.GetElapsedTime(started), result.StoredBytes);
                 await ApplyRetentionAsync(cancellationToken);
                 return result;
@@ -176,8 +176,7 @@ internal sealed partial class EtcdSidecar(
         if (newest is { GapAfter: null })
         {
             var latestFull = chains.MaxBy(c => c.FirstTime)!;
-            state.Full(new FullSnapshotResult(latestFull.Full.Key, latestFull.Full.Name, latestFull.Full.Stored.Size, 0, "", 0, "", TimeSpan.Zero),
-                latestFull.FirstTime);
+            state.Full(new LatestFull(latestFull.Full.Key, latestFull.Full.Name, latestFull.Full.Stored.Size), latestFull.FirstTime);
             state.ResetReach(newest.LastRevision);
             Log.ChainContinues(logger, newest.LastRevision, newest.Full.Key);
             return newest.LastRevision;

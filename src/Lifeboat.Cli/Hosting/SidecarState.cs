@@ -1,7 +1,10 @@
+using Lifeboat.Core.Snapshots;
 using Lifeboat.Etcd.Deltas;
-using Lifeboat.Etcd.Snapshots;
 
 namespace Lifeboat.Cli.Hosting;
+
+/// <summary>The newest full snapshot: what both a snapshot just taken and one found in the store can say truthfully.</summary>
+internal sealed record LatestFull(string Key, SnapshotName Name, long StoredBytes);
 
 /// <summary>What the sidecar has done, for the HTTP API and metrics. Written by the sidecar's loops, read by requests.</summary>
 internal sealed class SidecarState
@@ -10,7 +13,7 @@ internal sealed class SidecarState
     private long _chainReach;
     private long _etcdRevision;
 
-    public FullSnapshotResult? LastFull { get; private set; }
+    public LatestFull? LastFull { get; private set; }
 
     public DateTimeOffset? LastFullAt { get; private set; }
 
@@ -24,11 +27,11 @@ internal sealed class SidecarState
 
     public long EtcdRevision => Interlocked.Read(ref _etcdRevision);
 
-    public void Full(FullSnapshotResult result, DateTimeOffset at)
+    public void Full(LatestFull full, DateTimeOffset at)
     {
         lock (_lock)
         {
-            LastFull = result;
+            LastFull = full;
             LastFullAt = at;
         }
     }
