@@ -24,7 +24,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
         var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
             "--listen", $"127.0.0.1:{port}", "--delta-period", "1s", "--api-token-file", tokenFile);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/readyz", ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the sidecar to be ready");
+        await SidecarProbe.WaitReadyAsync(http);
 
         var unauthorized = await http.GetAsync("/metrics");
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "t0ken");
@@ -34,11 +34,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
             last = (await client.PutAsync($"/serve/{i}", "v", default)).Header.Revision;
         }
 
-        await Eventually.SucceedsAsync(async ct =>
-        {
-            using var doc = JsonDocument.Parse(await http.GetStringAsync("/snapshots/latest", ct));
-            return doc.RootElement.GetProperty("chainRevision").GetInt64() >= last ? 0 : throw new InvalidOperationException("not captured yet");
-        }, TimeSpan.FromSeconds(30), "the chain to reach the last write");
+        await SidecarProbe.WaitChainAsync(http, last, TimeSpan.FromSeconds(30), "the chain to reach the last write");
         var flushed = await http.PostAsync("/snapshots/delta", null);
         var full = await http.PostAsync("/snapshots/full", null);
         var metrics = await http.GetStringAsync("/metrics");
@@ -76,18 +72,14 @@ public sealed class EtcdServeCommandTests : EtcdTest
         var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
             "--listen", $"127.0.0.1:{port}", "--delta-period", "1h");
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/readyz", ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the sidecar to be ready");
+        await SidecarProbe.WaitReadyAsync(http);
         var last = 0L;
         for (var i = 0; i < 3; i++)
         {
             last = (await client.PutAsync($"/pending/{i}", "v", default)).Header.Revision;
         }
 
-        await Eventually.SucceedsAsync(async ct =>
-        {
-            using var doc = JsonDocument.Parse(await http.GetStringAsync("/snapshots/latest", ct));
-            return doc.RootElement.GetProperty("chainRevision").GetInt64() >= last ? 0 : throw new InvalidOperationException("not captured yet");
-        }, TimeSpan.FromSeconds(30), "the changes to be captured (buffered, not yet written)");
+        await SidecarProbe.WaitChainAsync(http, last, TimeSpan.FromSeconds(30), "the changes to be captured (buffered, not yet written)");
         Assert.DoesNotContain(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), s => s.Name.Kind == SnapshotKind.Delta);
 
         await stop.CancelAsync(); // what SIGTERM does
@@ -108,7 +100,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
         var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
             "--listen", $"127.0.0.1:{port}", "--delta-period", "1s");
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/readyz", ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the sidecar to be ready");
+        await SidecarProbe.WaitReadyAsync(http);
         await client.PutAsync("/down/before", "1", default);
 
         await Etcd.KillAsync();
@@ -118,13 +110,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
 
         await Etcd.RestartAsync();
         var last = (await client.PutAsync("/down/after", "2", default)).Header.Revision;
-        await Eventually.SucceedsAsync(async ct =>
-        {
-            using var doc = JsonDocument.Parse(await http.GetStringAsync("/snapshots/latest", ct));
-            return doc.RootElement.GetProperty("delta").ValueKind != JsonValueKind.Null
-                && doc.RootElement.GetProperty("delta").GetProperty("name").GetProperty("lastRevision").GetInt64() >= last
-                ? 0 : throw new InvalidOperationException("not written yet");
-        }, TimeSpan.FromSeconds(60), "the chain to continue after etcd came back");
+        await SidecarProbe.WaitDeltaAsync(http, last, TimeSpan.FromSeconds(60), "the chain to continue after etcd came back");
         (await http.GetAsync("/readyz")).EnsureSuccessStatusCode();
 
         await stop.CancelAsync();
@@ -143,7 +129,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
         var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
             "--listen", $"127.0.0.1:{port}", "--delta-period", "1s");
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/readyz", ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the sidecar to be ready");
+        await SidecarProbe.WaitReadyAsync(http);
 
         // The store goes away: its directory is replaced by a file, so every write fails (root ignores permissions).
         var aside = Dir.Combine("store-aside");
@@ -164,13 +150,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
 
         File.Delete(store); // the store comes back
         Directory.Move(aside, store);
-        await Eventually.SucceedsAsync(async ct =>
-        {
-            using var doc = JsonDocument.Parse(await http.GetStringAsync("/snapshots/latest", ct));
-            return doc.RootElement.GetProperty("delta").ValueKind != JsonValueKind.Null
-                && doc.RootElement.GetProperty("delta").GetProperty("name").GetProperty("lastRevision").GetInt64() >= last
-                ? 0 : throw new InvalidOperationException("not written yet");
-        }, TimeSpan.FromSeconds(60), "the deltas to be written after the outage");
+        await SidecarProbe.WaitDeltaAsync(http, last, TimeSpan.FromSeconds(60), "the deltas to be written after the outage");
         await stop.CancelAsync();
         Assert.Equal(0, (await serve).ExitCode);
 

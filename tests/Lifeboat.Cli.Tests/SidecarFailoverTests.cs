@@ -23,12 +23,6 @@ public sealed class SidecarFailoverTests : IAsyncLifetime
         _dir.Dispose();
     }
 
-    private static async Task<JsonElement> LatestAsync(HttpClient http, CancellationToken ct)
-    {
-        using var doc = JsonDocument.Parse(await http.GetStringAsync("/snapshots/latest", ct));
-        return doc.RootElement.Clone();
-    }
-
     [Fact]
     public async Task Sidecars_LeaderKilledMidRun_NewLeaderContinuesTheChainWithNoGapAndNoDuplicate()
     {
@@ -45,7 +39,7 @@ public sealed class SidecarFailoverTests : IAsyncLifetime
             var leaderIndex = members.ToList().IndexOf(leader);
             await Eventually.SucceedsAsync(async ct =>
             {
-                var states = await Task.WhenAll(http.Select(h => LatestAsync(h, ct)));
+                var states = await Task.WhenAll(http.Select(h => SidecarProbe.LatestAsync(h, ct)));
                 var leaders = states.Count(s => s.GetProperty("leader").GetBoolean());
                 return leaders == 1 && states[leaderIndex].GetProperty("leader").GetBoolean() && states[leaderIndex].GetProperty("full").ValueKind != JsonValueKind.Null
                     ? 0 : throw new InvalidOperationException($"{leaders} sidecars think they lead");
@@ -58,8 +52,7 @@ public sealed class SidecarFailoverTests : IAsyncLifetime
                 before = (await client.PutAsync($"/failover/a{i}", "before", default)).Header.Revision;
             }
 
-            await Eventually.SucceedsAsync(async ct => (await LatestAsync(http[leaderIndex], ct)).GetProperty("chainRevision").GetInt64() >= before
-                ? 0 : throw new InvalidOperationException("not captured"), TimeSpan.FromSeconds(30), "the leader to capture the first writes");
+            await SidecarProbe.WaitChainAsync(http[leaderIndex], before, TimeSpan.FromSeconds(30), "the leader to capture the first writes");
 
             await leader.KillAsync(); // its sidecar keeps running, now beside a dead member
             var survivors = members.Where(m => m != leader).ToList();
@@ -72,11 +65,9 @@ public sealed class SidecarFailoverTests : IAsyncLifetime
                 after = (await survivorClient.PutAsync($"/failover/b{i}", "after", default)).Header.Revision;
             }
 
-            await Eventually.SucceedsAsync(async ct => (await LatestAsync(http[newIndex], ct)).GetProperty("chainRevision").GetInt64() >= after
-                ? 0 : throw new InvalidOperationException("not captured"), TimeSpan.FromSeconds(60), "the new leader to continue the chain");
-            await Eventually.SucceedsAsync(async ct => (await LatestAsync(http[newIndex], ct)).GetProperty("delta").GetProperty("name").GetProperty("lastRevision").GetInt64() >= after
-                ? 0 : throw new InvalidOperationException("not written"), TimeSpan.FromSeconds(30), "the new leader's delta to be written");
-            Assert.False((await LatestAsync(http[leaderIndex], default)).GetProperty("leader").GetBoolean());
+            await SidecarProbe.WaitChainAsync(http[newIndex], after, TimeSpan.FromSeconds(60), "the new leader to continue the chain");
+            await SidecarProbe.WaitDeltaAsync(http[newIndex], after, TimeSpan.FromSeconds(30), "the new leader's delta to be written");
+            Assert.False((await SidecarProbe.LatestAsync(http[leaderIndex], default)).GetProperty("leader").GetBoolean());
 
             await stop.CancelAsync();
             foreach (var s in sidecars)
