@@ -1,5 +1,6 @@
 using Lifeboat.Core.Restore;
 using Lifeboat.Core.Retention;
+using Lifeboat.Core.Scheduling;
 using Lifeboat.Core.Snapshots;
 using Lifeboat.Core.Storage;
 using Lifeboat.Etcd;
@@ -225,7 +226,7 @@ internal sealed partial class EtcdSidecar(
                 metrics.Snapshot("delta", false, TimeSpan.Zero, 0);
                 state.Error(ex.Message);
                 Log.DeltaFailed(logger, stored + 1, ex.Message);
-                await Task.Delay(Backoff(failures), time, cancellationToken);
+                await Task.Delay(RetryDelay(failures), time, cancellationToken);
             }
         }
     }
@@ -296,15 +297,14 @@ internal sealed partial class EtcdSidecar(
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 Log.FullFailed(logger, ex.Message);
-                await Task.Delay(Backoff(failures), time, cancellationToken);
+                await Task.Delay(RetryDelay(failures), time, cancellationToken);
             }
         }
     }
 
     public void Dispose() => _fullLock.Dispose();
 
-    private static TimeSpan Backoff(int failures) =>
-        TimeSpan.FromMilliseconds(Random.Shared.Next(500, 1000) * Math.Min(60, 1 << Math.Min(failures, 6)));
+    private static TimeSpan RetryDelay(int failures) => Backoff.Jittered(failures, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
 
     private static partial class Log
     {

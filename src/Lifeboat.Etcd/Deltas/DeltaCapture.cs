@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Lifeboat.Core.Errors;
+using Lifeboat.Core.Scheduling;
 using Lifeboat.Core.Snapshots;
 using Lifeboat.Core.Storage;
 using Lifeboat.Etcd.Client;
@@ -352,11 +353,8 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
         }
     }
 
-    private Task BackoffAsync(int failures, CancellationToken cancellationToken)
-    {
-        var ceiling = Math.Min(5000, 100 * (1 << Math.Min(failures, 6)));
-        return Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(ceiling / 2, ceiling + 1)), _time, cancellationToken);
-    }
+    private Task BackoffAsync(int failures, CancellationToken cancellationToken) =>
+        Task.Delay(Backoff.Jittered(failures, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5)), _time, cancellationToken);
 
     /// <summary>Groups a response's events by revision, checking that they continue at <paramref name="next"/>.</summary>
     private async Task<List<RevisionRecord>> ToRecordsAsync(WatchResponse response, long next, CancellationToken cancellationToken)
