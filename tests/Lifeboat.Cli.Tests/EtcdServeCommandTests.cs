@@ -167,4 +167,56 @@ public sealed class EtcdServeCommandTests : EtcdTest
             Assert.Single((await restoredClient.GetAsync($"/outage/{i}", default)).Kvs);
         }
     }
+
+    [Fact]
+    public async Task Serve_StoreOutage_WithBufferDir_KeepsTheChainEvenWhenEtcdCompactsMeanwhile()
+    {
+        using var client = Etcd.CreateClient();
+        var port = LoopbackPorts.Next();
+        var store = Dir.Combine("store");
+        using var stop = new CancellationTokenSource();
+        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
+            "--listen", $"127.0.0.1:{port}", "--delta-period", "1s", "--buffer-dir", Dir.Combine("buffer"));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await SidecarProbe.WaitReadyAsync(http);
+
+        var aside = Dir.Combine("store-aside");
+        Directory.Move(store, aside);
+        await File.WriteAllTextAsync(store, "not a directory");
+        var last = 0L;
+        for (var i = 0; i < 10; i++)
+        {
+            last = (await client.PutAsync($"/buffered/{i}", "v", default)).Header.Revision;
+        }
+
+        await SidecarProbe.WaitDeltaAsync(http, last, TimeSpan.FromSeconds(60), "the deltas to be written to the buffer", serve);
+        var during = await SidecarProbe.LatestAsync(http, default);
+        Assert.True(during.GetProperty("buffered").GetProperty("objects").GetInt32() > 0, during.ToString());
+        Assert.Contains("lifeboat_buffer_objects", await http.GetStringAsync("/metrics"), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/readyz")).StatusCode);
+
+        // etcd drops the history of the outage: only the buffer still has those changes.
+        await client.CompactAsync(last, physical: true, default);
+        File.Delete(store);
+        Directory.Move(aside, store);
+        await Eventually.SucceedsAsync(async ct => (await SidecarProbe.LatestAsync(http, ct)).GetProperty("buffered").GetProperty("objects").GetInt32() == 0
+            ? 0 : throw new InvalidOperationException("still buffered"), TimeSpan.FromSeconds(60), "the buffer to be uploaded");
+        await stop.CancelAsync();
+        Assert.Equal(0, (await serve).ExitCode);
+
+        var source = LocalDirectoryStore.Open(store, create: false);
+        var catalog = await SnapshotCatalog.ListAsync(source, default);
+        Assert.Single(catalog, s => s.Name.Kind == SnapshotKind.Full); // the chain went on: no new full snapshot was needed
+        var plan = RestorePlanner.Plan(catalog, RestoreTarget.AtRevision(last));
+        var dataDir = Dir.Combine("restored");
+        await new Lifeboat.Etcd.Restore.EtcdRestorer(source).RestoreAsync(plan,
+            new Lifeboat.Etcd.Restore.RestoreOptions { DataDir = dataDir, Member = LoopbackMember() }, null, default);
+        await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
+        using var restoredClient = restored.CreateClient();
+        Assert.Equal(last, (await restoredClient.StatusAsync(null, default)).Header.Revision);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Single((await restoredClient.GetAsync($"/buffered/{i}", default)).Kvs);
+        }
+    }
 }

@@ -22,8 +22,19 @@ internal static class SidecarProbe
             ? 0 : throw new InvalidOperationException("not captured yet"), timeout, what);
 
     /// <summary>Until a delta reaching <paramref name="revision"/> has been written.</summary>
-    public static Task WaitDeltaAsync(HttpClient http, long revision, TimeSpan timeout, string what) =>
-        Eventually.SucceedsAsync(async ct => (await LatestAsync(http, ct)).GetProperty("delta") is { ValueKind: JsonValueKind.Object } delta
-            && delta.GetProperty("name").GetProperty("lastRevision").GetInt64() >= revision
-            ? 0 : throw new InvalidOperationException("not written yet"), timeout, what);
+    /// <param name="serve">The running sidecar: when it has ended, the wait fails at once with its output.</param>
+    public static Task WaitDeltaAsync(HttpClient http, long revision, TimeSpan timeout, string what,
+        Task<(int ExitCode, string Stdout, string Stderr)>? serve = null) =>
+        Eventually.SucceedsAsync(async ct =>
+        {
+            if (serve is { IsCompleted: true })
+            {
+                var (code, stdout, stderr) = await serve;
+                throw new Xunit.Sdk.XunitException($"the sidecar ended (exit {code}) while waiting for {what}: {stderr}{stdout}");
+            }
+
+            return (await LatestAsync(http, ct)).GetProperty("delta") is { ValueKind: JsonValueKind.Object } delta
+                && delta.GetProperty("name").GetProperty("lastRevision").GetInt64() >= revision
+                ? 0 : throw new InvalidOperationException("not written yet");
+        }, timeout, what);
 }

@@ -14,7 +14,7 @@ public sealed class FailingStore(ISnapshotStore inner) : ISnapshotStore
 
     public bool FailCommit { get; init; }
 
-    public bool FailEverything { get; init; }
+    public bool FailEverything { get; set; }
 
     public string Location => "failing+" + inner.Location;
 

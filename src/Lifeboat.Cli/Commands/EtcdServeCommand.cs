@@ -3,9 +3,11 @@ using Lifeboat.Cli.Hosting;
 using Lifeboat.Core.Retention;
 using Lifeboat.Core.Scheduling;
 using Lifeboat.Core.Snapshots;
+using Lifeboat.Core.Storage;
 using Lifeboat.Etcd.Client;
 using Lifeboat.Etcd.Deltas;
 using Lifeboat.Storage;
+using Lifeboat.Storage.Buffering;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,13 +46,24 @@ internal static partial class EtcdServeCommand
         retention.AcceptOnlyFromAmong("limit", "exponential");
         var keep = new Option<int>("--keep") { Description = "limit: full snapshots kept, with their deltas", DefaultValueFactory = _ => 7 };
         var listen = new Option<string>("--listen") { Description = "Address of the HTTP API [env: LIFEBOAT_LISTEN]", DefaultValueFactory = _ => Env("LIFEBOAT_LISTEN", "127.0.0.1:8080") };
+        var bufferDir = new Option<string?>("--buffer-dir")
+        {
+            Description = "Local directory where deltas wait while the store cannot be reached, uploaded in order when it is back " +
+                "(use a volume that survives restarts) [env: LIFEBOAT_BUFFER_DIR]",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LIFEBOAT_BUFFER_DIR"),
+        };
+        var bufferMax = new Option<long>("--buffer-max-bytes")
+        {
+            Description = "Most bytes --buffer-dir holds; past it, deltas are captured again from etcd's history once the store is back",
+            DefaultValueFactory = _ => SidecarOptions.DefaultBufferMaxBytes,
+        };
         var tokenFile = new Option<FileInfo?>("--api-token-file") { Description = "File holding the bearer token the API requires (all endpoints but /healthz and /readyz)" };
         var command = new Command("serve",
             "Run the backup sidecar beside an etcd member: full snapshots on a schedule, deltas continuously, retention, and an HTTP API " +
             "(/healthz, /readyz, /metrics, POST /snapshots/full, POST /snapshots/delta, /snapshots/latest, /config).");
         connection.AddTo(command);
         store.AddTo(command);
-        foreach (var o in new Option[] { schedule, zone, period, maxBytes, compression, retention, keep, listen, tokenFile })
+        foreach (var o in new Option[] { schedule, zone, period, maxBytes, compression, retention, keep, listen, bufferDir, bufferMax, tokenFile })
         {
             command.Options.Add(o);
         }
@@ -87,6 +100,8 @@ internal static partial class EtcdServeCommand
                 Compression = parse.GetValue(compression),
                 Retention = parse.GetValue(retention) == "exponential" ? new RetentionPolicy.Exponential() : new RetentionPolicy.Limit(Math.Max(1, parse.GetValue(keep))),
                 Listen = parse.GetValue(listen)!,
+                BufferDir = parse.GetValue(bufferDir) is { Length: > 0 } b ? b : null,
+                BufferMaxBytes = parse.GetValue(bufferMax) > 0 ? parse.GetValue(bufferMax) : throw new ArgumentException("--buffer-max-bytes must be positive"),
                 ApiToken = token,
             };
             return await RunAsync(context, options, cancellationToken);
@@ -119,8 +134,16 @@ internal static partial class EtcdServeCommand
         using var exporter = new PrometheusExporter();
         using var metrics = new SidecarMetrics(state, context.Time);
         var store = new MeteredStore(StoreLocation.Open(options.Store, context.Time), metrics.Meter);
-        using var sidecar = new EtcdSidecar(options, store, client, state, metrics, context.Time, logger);
-        SidecarApi.Map(app, options, sidecar, state, client, store, exporter, context.Time);
+        using var buffer = options.BufferDir is { } bufferDir
+            ? await BufferedStore.OpenAsync(store, bufferDir, options.BufferMaxBytes, EtcdSidecar.BufferGate(state, store), logger, cancellationToken)
+            : null;
+        if (buffer is not null)
+        {
+            metrics.Buffer(buffer);
+        }
+
+        using var sidecar = new EtcdSidecar(options, store, (ISnapshotStore?)buffer ?? store, client, state, metrics, context.Time, logger);
+        SidecarApi.Map(app, options, sidecar, state, client, store, buffer, exporter, context.Time);
         try
         {
             await app.StartAsync(cancellationToken);
@@ -130,12 +153,23 @@ internal static partial class EtcdServeCommand
             throw new ArgumentException($"cannot listen on {options.Listen}: {ex.Message}; pick another --listen address", ex);
         }
 
+        using var stopUploads = new CancellationTokenSource();
+        var uploads = buffer?.RunUploaderAsync(stopUploads.Token) ?? Task.CompletedTask;
         try
         {
             await sidecar.RunAsync(cancellationToken);
         }
         finally
         {
+            await stopUploads.CancelAsync(); // what is still buffered is uploaded by the next run
+            try
+            {
+                await uploads;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
             await app.StopAsync(CancellationToken.None);
         }
 

@@ -7,6 +7,7 @@ using Lifeboat.Etcd;
 using Lifeboat.Etcd.Client;
 using Lifeboat.Etcd.Deltas;
 using Lifeboat.Etcd.Snapshots;
+using Lifeboat.Storage.Buffering;
 using Microsoft.Extensions.Logging;
 
 namespace Lifeboat.Cli.Hosting;
@@ -22,8 +23,11 @@ namespace Lifeboat.Cli.Hosting;
 /// full snapshot's revision. A failing loop logs, counts the failure and retries with backoff; it never exits the
 /// process on its own.
 /// </remarks>
+/// <param name="store">Where full snapshots go and retention applies.</param>
+/// <param name="deltaStore">Where deltas go: <paramref name="store"/> itself, or a local buffer in front of it (--buffer-dir).</param>
 internal sealed partial class EtcdSidecar(
-    SidecarOptions options, ISnapshotStore store, EtcdClient client, SidecarState state, SidecarMetrics metrics, TimeProvider time, ILogger logger)
+    SidecarOptions options, ISnapshotStore store, ISnapshotStore deltaStore, EtcdClient client, SidecarState state, SidecarMetrics metrics,
+    TimeProvider time, ILogger logger)
     : IDisposable
 {
     /// <summary>How often leadership is checked; a new leader also waits a few of these before it reads the store.</summary>
@@ -172,7 +176,7 @@ internal sealed partial class EtcdSidecar(
 
     private async Task<long> EnsureChainAsync(CancellationToken cancellationToken)
     {
-        var chains = RestorePlanner.Chains(await SnapshotCatalog.ListAsync(store, cancellationToken));
+        var chains = RestorePlanner.Chains(await SnapshotCatalog.ListAsync(deltaStore, cancellationToken));
         var newest = RestorePlanner.Newest(chains);
         if (newest is { GapAfter: null })
         {
@@ -195,7 +199,7 @@ internal sealed partial class EtcdSidecar(
         var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
-            using var capture = new DeltaCapture(client, store,
+            using var capture = new DeltaCapture(client, deltaStore,
                 new DeltaOptions { Compression = options.Compression, MaxBytes = options.DeltaMaxBytes }, time, logger)
             {
                 BeforeCommit = EnsureStillLeaderAsync,
@@ -303,6 +307,29 @@ internal sealed partial class EtcdSidecar(
     }
 
     public void Dispose() => _fullLock.Dispose();
+
+    /// <summary>
+    /// Decides what happens to a delta that waited in the local buffer: only a leader's sidecar uploads, and a delta whose
+    /// revisions the store already holds (another leader captured them meanwhile) is dropped rather than duplicated.
+    /// </summary>
+    internal static Func<string, CancellationToken, Task<BufferDecision>> BufferGate(SidecarState state, ISnapshotStore primary) =>
+        async (key, cancellationToken) =>
+        {
+            if (!state.IsLeader)
+            {
+                return BufferDecision.Wait;
+            }
+
+            if (!SnapshotLayout.TryParse(key, out var name) || name.Kind != SnapshotKind.Delta)
+            {
+                return BufferDecision.Upload;
+            }
+
+            var stored = await SnapshotCatalog.ListAsync(primary, cancellationToken);
+            return stored.Any(s => s.Name.Kind == SnapshotKind.Delta && s.Name.FirstRevision <= name.LastRevision && s.Name.LastRevision >= name.FirstRevision)
+                ? BufferDecision.Discard
+                : BufferDecision.Upload;
+        };
 
     private static TimeSpan RetryDelay(int failures) => Backoff.Jittered(failures, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
 

@@ -5,6 +5,7 @@ using Lifeboat.Core.Errors;
 using Lifeboat.Core.Snapshots;
 using Lifeboat.Core.Storage;
 using Lifeboat.Etcd.Client;
+using Lifeboat.Storage.Buffering;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -20,7 +21,7 @@ internal static class SidecarApi
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
 
     public static void Map(WebApplication app, SidecarOptions options, EtcdSidecar sidecar, SidecarState state, EtcdClient client,
-        ISnapshotStore store, PrometheusExporter exporter, TimeProvider time)
+        ISnapshotStore store, BufferedStore? buffer, PrometheusExporter exporter, TimeProvider time)
     {
         if (options.ApiToken is { } token)
         {
@@ -49,6 +50,11 @@ internal static class SidecarApi
             timeout.CancelAfter(ProbeTimeout);
             checks["etcd"] = await ProbeAsync(async () => await client.StatusAsync(null, timeout.Token));
             checks["store"] = await ProbeAsync(async () => await store.ListAsync(SnapshotLayout.Prefix, timeout.Token).FirstOrDefaultAsync(timeout.Token));
+            if (buffer is { BufferedObjects: > 0 and var waiting })
+            {
+                checks["buffer"] = $"{waiting} snapshots wait in the local buffer for the store";
+            }
+
             var now = time.GetUtcNow();
             if (!state.IsLeader)
             {
@@ -79,6 +85,7 @@ internal static class SidecarApi
             chainRevision = state.ChainReach,
             etcdRevision = state.EtcdRevision,
             lastError = state.LastError,
+            buffered = buffer is null ? null : new { objects = buffer.BufferedObjects, bytes = buffer.BufferedBytes },
         }, EtcdCommands.Json));
         app.MapPost("/snapshots/full", (CancellationToken ct) => state.IsLeader
             ? RunAsync(() => sidecar.TakeFullAsync("requested over HTTP", ct))

@@ -50,6 +50,13 @@ internal sealed class SidecarMetrics : IDisposable
 
     public void Events(long count) => _events.Add(count);
 
+    /// <summary>Reports what waits in the local buffer (--buffer-dir) for the store.</summary>
+    public void Buffer(Lifeboat.Storage.Buffering.BufferedStore buffer)
+    {
+        _meter.CreateObservableGauge("lifeboat.buffer.objects", () => buffer.BufferedObjects, "{object}", "Snapshots waiting in the local buffer for the store");
+        _meter.CreateObservableGauge("lifeboat.buffer.size", () => buffer.BufferedBytes, "By", "Bytes waiting in the local buffer for the store");
+    }
+
     public void Deleted(int count) => _deletions.Add(count);
 
     /// <summary>The sidecar's meter, for instruments owned elsewhere in the hosting layer (the metered store).</summary>

@@ -25,6 +25,14 @@ internal sealed record SidecarOptions
 
     public string Listen { get; init; } = "127.0.0.1:8080";
 
+    /// <summary>Local directory where deltas wait while the store cannot be reached, or null to retry from etcd's history instead.</summary>
+    public string? BufferDir { get; init; }
+
+    /// <summary>Most bytes the buffer directory holds.</summary>
+    public long BufferMaxBytes { get; init; } = DefaultBufferMaxBytes;
+
+    public const long DefaultBufferMaxBytes = 1L << 30;
+
     /// <summary>The bearer token every endpoint but /healthz and /readyz requires, or null for none.</summary>
     public string? ApiToken { get; init; }
 
@@ -48,6 +56,8 @@ internal sealed record SidecarOptions
             _ => Retention.ToString(),
         },
         ["listen"] = Listen,
+        ["buffer-dir"] = BufferDir ?? "",
+        ["buffer-max-bytes"] = BufferMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["api-token"] = ApiToken is null ? "" : "(set)",
     };
 }

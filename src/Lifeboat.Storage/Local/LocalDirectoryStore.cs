@@ -59,10 +59,14 @@ public sealed class LocalDirectoryStore : ISnapshotStore
     {
         ArgumentNullException.ThrowIfNull(prefix);
         cancellationToken.ThrowIfCancellationRequested();
-        var files = Guard(_root, "list the store", () =>
-            Directory.Exists(_root)
-                ? Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories).ToList()
-                : []);
+        if (!Directory.Exists(_root))
+        {
+            // It existed when the store was opened: an empty listing here would read as "no snapshots".
+            throw new StoreException(StoreErrorKind.Unavailable, $"store directory {_root} is gone or no longer a directory",
+                "check the volume or mount that holds it");
+        }
+
+        var files = Guard(_root, "list the store", () => Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories).ToList());
         foreach (var path in files)
         {
             cancellationToken.ThrowIfCancellationRequested();
