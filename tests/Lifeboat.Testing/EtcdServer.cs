@@ -68,12 +68,14 @@ public sealed class EtcdServer : IAsyncDisposable
     }
 
     /// <summary>Starts one member of a cluster whose ports the caller chose (see EtcdCluster).</summary>
-    public static async Task<EtcdServer> StartMemberAsync(string name, int clientPort, int peerPort, string initialCluster, string token)
+    /// <param name="dataDir">An existing data directory to start on (default: a new one).</param>
+    public static async Task<EtcdServer> StartMemberAsync(string name, int clientPort, int peerPort, string initialCluster, string token,
+        string? dataDir = null)
     {
         var dir = new TempDirectory("lifeboat-etcd");
         try
         {
-            return await StartOnceAsync(dir, null, dir.Combine("data"), [], (name, clientPort, peerPort, initialCluster, token));
+            return await StartOnceAsync(dir, null, dataDir ?? dir.Combine("data"), [], (name, clientPort, peerPort, initialCluster, token));
         }
         catch
         {

@@ -28,6 +28,7 @@ internal static class EtcdCommands
         snapshot.Subcommands.Add(EtcdCompactCommand.Create(context));
         etcd.Subcommands.Add(snapshot);
         etcd.Subcommands.Add(EtcdRestoreCommand.Create(context));
+        etcd.Subcommands.Add(EtcdInitCommand.Create(context));
         etcd.Subcommands.Add(EtcdServeCommand.Create(context));
         var snapshots = new Command("snapshots", "Inspect the snapshots in a store");
         snapshots.Subcommands.Add(CreateList(context));

@@ -32,11 +32,7 @@ internal static class EtcdRestoreCommand
                 return null;
             },
         };
-        var defaults = new MemberFlags();
-        var name = new Option<string>("--name") { Description = "Member name, as for etcd", DefaultValueFactory = _ => defaults.Name };
-        var initialCluster = new Option<string>("--initial-cluster") { Description = "Initial cluster, as for etcd", DefaultValueFactory = _ => defaults.InitialCluster };
-        var token = new Option<string>("--initial-cluster-token") { Description = "Initial cluster token, as for etcd", DefaultValueFactory = _ => defaults.InitialClusterToken };
-        var peerUrls = new Option<string>("--initial-advertise-peer-urls") { Description = "This member's peer URLs, as for etcd", DefaultValueFactory = _ => defaults.InitialAdvertisePeerUrls };
+        var member = new MemberOptions();
         var force = new Option<bool>("--force") { Description = "Replace a non-empty data directory (its contents are moved to DIR.replaced-<time>, not deleted)" };
         var scratch = new Option<string?>("--scratch-dir") { Description = "Where to replay (default: /dev/shm when it has room, else beside the data directory)" };
         var etcdBinary = new Option<string?>("--etcd-binary") { Description = "etcd binary for the replay (default: etcd on PATH)" };
@@ -46,7 +42,11 @@ internal static class EtcdRestoreCommand
             "Restore an etcd data directory from the store: the newest full snapshot at or before the target, then its deltas, " +
             "replayed revision by revision so that revisions equal the source's. Everything is verified before the data directory is touched.");
         store.AddTo(command);
-        foreach (var o in new Option[] { dataDir, toRevision, toTime, name, initialCluster, token, peerUrls, force, scratch, etcdBinary, etcdctlBinary, output })
+        command.Options.Add(dataDir);
+        command.Options.Add(toRevision);
+        command.Options.Add(toTime);
+        member.AddTo(command);
+        foreach (var o in new Option[] { force, scratch, etcdBinary, etcdctlBinary, output })
         {
             command.Options.Add(o);
         }
@@ -72,13 +72,7 @@ internal static class EtcdRestoreCommand
                 ScratchDir = parse.GetValue(scratch),
                 EtcdBinary = parse.GetValue(etcdBinary),
                 EtcdctlBinary = parse.GetValue(etcdctlBinary),
-                Member = new MemberFlags
-                {
-                    Name = parse.GetValue(name)!,
-                    InitialCluster = parse.GetValue(initialCluster)!,
-                    InitialClusterToken = parse.GetValue(token)!,
-                    InitialAdvertisePeerUrls = parse.GetValue(peerUrls)!,
-                },
+                Member = member.Read(parse),
             };
             var result = await CountProgress.RunAsync(context, "replay",
                 progress => new EtcdRestorer(source, context.Time).RestoreAsync(plan, options, progress, cancellationToken));

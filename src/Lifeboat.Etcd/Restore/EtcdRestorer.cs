@@ -80,7 +80,13 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
             try
             {
                 await tools.RestoreDatabaseAsync(database, partial, options.Member, skipHashCheck: database != fullDb, cancellationToken);
-                var replaced = SwapIntoPlace(partial, dataDir, nonEmpty);
+                var replaced = SwapIntoPlace(partial, dataDir, nonEmpty, options.AsideName);
+                if (replaced is not null && options.DiscardPrevious)
+                {
+                    Directory.Delete(replaced, recursive: true);
+                    replaced = null;
+                }
+
                 return new RestoreResult(dataDir, revision, plan.Full.Key, plan.Deltas.Count, revisions, changes, replayDuration,
                     _time.GetElapsedTime(started), replaced);
             }
@@ -271,12 +277,12 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         return scratch;
     }
 
-    private string? SwapIntoPlace(string partial, string dataDir, bool nonEmpty)
+    private string? SwapIntoPlace(string partial, string dataDir, bool nonEmpty, string asideName)
     {
         string? replaced = null;
         if (nonEmpty)
         {
-            replaced = $"{dataDir}.replaced-{_time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}";
+            replaced = $"{dataDir}.{asideName}-{_time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}";
             Directory.Move(dataDir, replaced);
         }
         else if (Directory.Exists(dataDir))

@@ -50,7 +50,8 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
     }
 
     /// <summary>Starts etcd on an existing data directory, bound to random loopback ports, and waits until it serves.</summary>
-    public async Task<TemporaryEtcd> StartTemporaryAsync(string dataDir, string name, CancellationToken cancellationToken)
+    /// <param name="extraArgs">More etcd flags, e.g. <c>--force-new-cluster</c> to start a copy of one member alone.</param>
+    public async Task<TemporaryEtcd> StartTemporaryAsync(string dataDir, string name, CancellationToken cancellationToken, params string[] extraArgs)
     {
         var client = FreePort();
         var peer = FreePort();
@@ -72,7 +73,7 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
                      "--quota-backend-bytes", (8L << 30).ToString(CultureInfo.InvariantCulture),
                      "--snapshot-count", "1000000", "--auto-compaction-retention", "0",
                      "--logger", "zap", "--log-outputs", "stderr",
-                 })
+                 }.Concat(extraArgs))
         {
             psi.ArgumentList.Add(a);
         }

@@ -18,24 +18,7 @@ public sealed record MemberFlags
     /// <exception cref="RestoreRefusedException">A flag contradicts another; the message names both.</exception>
     public void Validate()
     {
-        var members = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-        foreach (var entry in InitialCluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var eq = entry.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0 || !Uri.TryCreate(entry[(eq + 1)..], UriKind.Absolute, out var url))
-            {
-                throw new RestoreRefusedException($"--initial-cluster entry '{entry}' is not NAME=URL",
-                    "write --initial-cluster as name1=http://host1:2380,name2=http://host2:2380");
-            }
-
-            if (!members.TryGetValue(entry[..eq], out var urls))
-            {
-                members[entry[..eq]] = urls = [];
-            }
-
-            urls.Add(url.ToString().TrimEnd('/'));
-        }
-
+        var members = Members();
         if (!members.TryGetValue(Name, out var own))
         {
             throw new RestoreRefusedException($"--name '{Name}' is not a member of --initial-cluster ({InitialCluster})",
@@ -56,5 +39,30 @@ public sealed record MemberFlags
         {
             throw new RestoreRefusedException("--initial-cluster-token is empty", "pass the cluster's token, as etcd will be started with");
         }
+    }
+
+    /// <summary>The members of --initial-cluster with their peer URLs (normalized without a trailing slash).</summary>
+    /// <exception cref="RestoreRefusedException">An entry is not NAME=URL.</exception>
+    public IReadOnlyDictionary<string, HashSet<string>> Members()
+    {
+        var members = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var entry in InitialCluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = entry.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || !Uri.TryCreate(entry[(eq + 1)..], UriKind.Absolute, out var url))
+            {
+                throw new RestoreRefusedException($"--initial-cluster entry '{entry}' is not NAME=URL",
+                    "write --initial-cluster as name1=http://host1:2380,name2=http://host2:2380");
+            }
+
+            if (!members.TryGetValue(entry[..eq], out var urls))
+            {
+                members[entry[..eq]] = urls = [];
+            }
+
+            urls.Add(url.ToString().TrimEnd('/'));
+        }
+
+        return members;
     }
 }
