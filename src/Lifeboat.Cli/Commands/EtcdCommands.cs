@@ -29,6 +29,7 @@ internal static class EtcdCommands
         etcd.Subcommands.Add(snapshot);
         etcd.Subcommands.Add(EtcdRestoreCommand.Create(context));
         etcd.Subcommands.Add(EtcdInitCommand.Create(context));
+        etcd.Subcommands.Add(EtcdRunCommand.Create(context));
         etcd.Subcommands.Add(EtcdServeCommand.Create(context));
         var snapshots = new Command("snapshots", "Inspect the snapshots in a store");
         snapshots.Subcommands.Add(CreateList(context));
