@@ -43,5 +43,10 @@ public sealed class DeployManifestTests
         Assert.Equal("serve", parse.CommandResult.Command.Name);
         Assert.Equal("/readyz", ((YamlScalarNode)((YamlMappingNode)((YamlMappingNode)sidecar["readinessProbe"])["httpGet"])["path"]).Value);
         Assert.Equal("/healthz", ((YamlScalarNode)((YamlMappingNode)((YamlMappingNode)sidecar["livenessProbe"])["httpGet"])["path"]).Value);
+
+        var init = (YamlMappingNode)((YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)((YamlMappingNode)root["spec"])["template"])["spec"])["initContainers"])[0];
+        var initParse = LifeboatCli.CreateRoot(context).Root.Parse(((YamlSequenceNode)init["args"]).Cast<YamlScalarNode>().Select(a => a.Value!).ToArray());
+        Assert.True(initParse.Errors.Count == 0, string.Join("; ", initParse.Errors.Select(e => e.Message)));
+        Assert.Equal("init", initParse.CommandResult.Command.Name);
     }
 }

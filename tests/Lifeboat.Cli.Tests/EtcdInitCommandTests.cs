@@ -98,6 +98,60 @@ public sealed class EtcdInitCommandTests : EtcdTest
         Assert.True(code == 0, stderr);
     }
 
+    [Fact]
+    public async Task Serve_InitializationEndpoints_RestoreBeforeEtcdStarts_AndRefuseWhileItRuns()
+    {
+        var store = Dir.Combine("store");
+        var newest = await BackUpAsync(store);
+        var member = LoopbackMember();
+        var dataDir = Dir.Combine("data");
+        var port = LoopbackPorts.Next();
+        var notYetStarted = $"http://127.0.0.1:{LoopbackPorts.Next()}"; // the member's etcd, which waits for init
+        using var stop = new CancellationTokenSource();
+        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", notYetStarted, "--store", store, "--listen", $"127.0.0.1:{port}",
+            "--data-dir", dataDir, "--name", member.Name, "--initial-cluster", member.InitialCluster,
+            "--initial-advertise-peer-urls", member.InitialAdvertisePeerUrls, "--initial-cluster-token", member.InitialClusterToken);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/healthz", ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the sidecar to listen");
+
+        var before = await http.GetStringAsync("/initialization/status");
+        var started = await http.PostAsync("/initialization/start", null);
+        var done = await Eventually.SucceedsAsync(async ct =>
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/initialization/status", ct));
+            return doc.RootElement.GetProperty("status").GetString() is "Successful" or "Failed"
+                ? doc.RootElement.Clone() : throw new InvalidOperationException("still running");
+        }, TimeSpan.FromSeconds(60), "initialization to finish");
+
+        await stop.CancelAsync();
+        Assert.Equal(0, (await serve).ExitCode);
+        Assert.Contains("\"New\"", before, StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, started.StatusCode);
+        Assert.Equal("Successful", done.GetProperty("status").GetString());
+        Assert.Equal("restore", done.GetProperty("decision").GetString());
+        Assert.Equal(newest, done.GetProperty("revision").GetInt64());
+        await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
+        using var client = restored.CreateClient();
+        Assert.Equal(newest, (await client.StatusAsync(null, default)).Header.Revision);
+
+        // With etcd serving on the directory, initialization refuses to touch it.
+        var port2 = LoopbackPorts.Next();
+        using var stop2 = new CancellationTokenSource();
+        var serve2 = CliRunner.RunAsync(stop2.Token, "etcd", "serve", "--endpoints", restored.ClientUrl.ToString(), "--store", store,
+            "--listen", $"127.0.0.1:{port2}", "--data-dir", dataDir, "--name", member.Name, "--initial-cluster", member.InitialCluster,
+            "--initial-advertise-peer-urls", member.InitialAdvertisePeerUrls, "--initial-cluster-token", member.InitialClusterToken);
+        using var http2 = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port2}") };
+        await Eventually.SucceedsAsync(async ct => (await http2.PostAsync("/initialization/start", null, ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the second sidecar");
+        var refused = await Eventually.SucceedsAsync(async ct =>
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(await http2.GetStringAsync("/initialization/status", ct));
+            return doc.RootElement.GetProperty("status").GetString() == "Failed" ? doc.RootElement.Clone() : throw new InvalidOperationException("not failed yet");
+        }, TimeSpan.FromSeconds(30), "initialization to refuse");
+        await stop2.CancelAsync();
+        await serve2;
+        Assert.Contains("already serving", refused.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
     private static void KillEtcdOn(string dataDir)
     {
         foreach (var process in Process.GetProcessesByName("etcd"))

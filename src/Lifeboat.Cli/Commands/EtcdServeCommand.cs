@@ -6,6 +6,7 @@ using Lifeboat.Core.Snapshots;
 using Lifeboat.Core.Storage;
 using Lifeboat.Etcd.Client;
 using Lifeboat.Etcd.Deltas;
+using Lifeboat.Etcd.Init;
 using Lifeboat.Storage;
 using Lifeboat.Storage.Buffering;
 using Microsoft.AspNetCore.Builder;
@@ -57,13 +58,24 @@ internal static partial class EtcdServeCommand
             Description = "Most bytes --buffer-dir holds; past it, deltas are captured again from etcd's history once the store is back",
             DefaultValueFactory = _ => SidecarOptions.DefaultBufferMaxBytes,
         };
+        var member = new MemberOptions();
+        var dataDir = new Option<string?>("--data-dir")
+        {
+            Description = "etcd's data directory, for POST /initialization/start (with etcd's member flags) [env: LIFEBOAT_DATA_DIR]",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LIFEBOAT_DATA_DIR"),
+        };
+        var initMode = new Option<InitMode>("--init-mode") { Description = "Depth of the initialization check", HelpName = "sanity|full", DefaultValueFactory = _ => InitMode.Sanity };
+        var clusterState = new Option<string>("--initial-cluster-state") { Description = "As for etcd ('existing': a member that joined at runtime)", DefaultValueFactory = _ => "new" };
+        clusterState.AcceptOnlyFromAmong("new", "existing");
+        var discard = new Option<bool>("--discard-damaged") { Description = "Initialization deletes a damaged data directory after restoring instead of keeping it aside" };
         var tokenFile = new Option<FileInfo?>("--api-token-file") { Description = "File holding the bearer token the API requires (all endpoints but /healthz and /readyz)" };
         var command = new Command("serve",
             "Run the backup sidecar beside an etcd member: full snapshots on a schedule, deltas continuously, retention, and an HTTP API " +
             "(/healthz, /readyz, /metrics, POST /snapshots/full, POST /snapshots/delta, /snapshots/latest, /config).");
         connection.AddTo(command);
         store.AddTo(command);
-        foreach (var o in new Option[] { schedule, zone, period, maxBytes, compression, retention, keep, listen, bufferDir, bufferMax, tokenFile })
+        member.AddTo(command);
+        foreach (var o in new Option[] { schedule, zone, period, maxBytes, compression, retention, keep, listen, bufferDir, bufferMax, dataDir, initMode, clusterState, discard, tokenFile })
         {
             command.Options.Add(o);
         }
@@ -103,6 +115,16 @@ internal static partial class EtcdServeCommand
                 BufferDir = parse.GetValue(bufferDir) is { Length: > 0 } b ? b : null,
                 BufferMaxBytes = parse.GetValue(bufferMax) > 0 ? parse.GetValue(bufferMax) : throw new ArgumentException("--buffer-max-bytes must be positive"),
                 ApiToken = token,
+                Init = parse.GetValue(dataDir) is { Length: > 0 } dir
+                    ? new InitOptions
+                    {
+                        DataDir = dir,
+                        Member = member.Read(parse),
+                        CheckMemberIds = parse.GetValue(clusterState) == "new",
+                        Mode = parse.GetValue(initMode),
+                        DiscardDamaged = parse.GetValue(discard),
+                    }
+                    : null,
             };
             return await RunAsync(context, options, cancellationToken);
         });
@@ -143,7 +165,8 @@ internal static partial class EtcdServeCommand
         }
 
         using var sidecar = new EtcdSidecar(options, store, (ISnapshotStore?)buffer ?? store, client, state, metrics, context.Time, logger);
-        SidecarApi.Map(app, options, sidecar, state, client, store, buffer, exporter, context.Time);
+        var initialization = new InitializationService(options.Init, store, client, options.Etcd.Endpoints[0], context.Time, logger);
+        SidecarApi.Map(app, options, sidecar, state, client, store, buffer, initialization, exporter, context.Time);
         try
         {
             await app.StartAsync(cancellationToken);

@@ -21,7 +21,7 @@ internal static class SidecarApi
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
 
     public static void Map(WebApplication app, SidecarOptions options, EtcdSidecar sidecar, SidecarState state, EtcdClient client,
-        ISnapshotStore store, BufferedStore? buffer, PrometheusExporter exporter, TimeProvider time)
+        ISnapshotStore store, BufferedStore? buffer, InitializationService initialization, PrometheusExporter exporter, TimeProvider time)
     {
         if (options.ApiToken is { } token)
         {
@@ -87,6 +87,11 @@ internal static class SidecarApi
             lastError = state.LastError,
             buffered = buffer is null ? null : new { objects = buffer.BufferedObjects, bytes = buffer.BufferedBytes },
         }, EtcdCommands.Json));
+        app.MapPost("/initialization/start", () => initialization.Start()
+            ? Results.Json(initialization.Status, EtcdCommands.Json, statusCode: StatusCodes.Status202Accepted)
+            : Results.Json(new { error = "the sidecar was started without --data-dir, so it cannot check etcd's data directory", fix = "pass --data-dir and etcd's member flags to serve" },
+                EtcdCommands.Json, statusCode: StatusCodes.Status409Conflict));
+        app.MapGet("/initialization/status", () => Results.Json(initialization.Status, EtcdCommands.Json));
         app.MapPost("/snapshots/full", (CancellationToken ct) => state.IsLeader
             ? RunAsync(() => sidecar.TakeFullAsync("requested over HTTP", ct))
             : Task.FromResult(NotLeader()));

@@ -33,6 +33,9 @@ internal sealed record SidecarOptions
 
     public const long DefaultBufferMaxBytes = 1L << 30;
 
+    /// <summary>What POST /initialization/start checks and restores; null when serve was started without --data-dir.</summary>
+    public Lifeboat.Etcd.Init.InitOptions? Init { get; init; }
+
     /// <summary>The bearer token every endpoint but /healthz and /readyz requires, or null for none.</summary>
     public string? ApiToken { get; init; }
 
@@ -59,5 +62,9 @@ internal sealed record SidecarOptions
         ["buffer-dir"] = BufferDir ?? "",
         ["buffer-max-bytes"] = BufferMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["api-token"] = ApiToken is null ? "" : "(set)",
+        ["data-dir"] = Init?.DataDir ?? "",
+        ["name"] = Init?.Member.Name ?? "",
+        ["initial-cluster"] = Init?.Member.InitialCluster ?? "",
+        ["init-mode"] = Init?.Mode.ToString().ToLowerInvariant() ?? "",
     };
 }
