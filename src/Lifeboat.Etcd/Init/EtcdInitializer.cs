@@ -98,7 +98,15 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
             decision = InitPolicy.Decide(report, context);
         }
 
-        Log.Decided(_logger, decision.Action, decision.Reason);
+        if (decision.Action == InitAction.Keep)
+        {
+            Log.Kept(_logger, decision.Reason); // not a warning: a healthy directory is the normal case
+        }
+        else
+        {
+            Log.Decided(_logger, decision.Action, decision.Reason);
+        }
+
         switch (decision.Action)
         {
             case InitAction.Refuse:
@@ -173,6 +181,9 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
 
         [LoggerMessage(3002, LogLevel.Warning, "Decision: {Action}, because {Reason}")]
         public static partial void Decided(ILogger logger, InitAction action, string reason);
+
+        [LoggerMessage(3004, LogLevel.Information, "Decision: Keep, because {Reason}")]
+        public static partial void Kept(ILogger logger, string reason);
 
         [LoggerMessage(3003, LogLevel.Warning, "Restored {DataDir} to revision {Revision}; previous contents: {KeptAs}")]
         public static partial void Restored(ILogger logger, string dataDir, long revision, string keptAs);
