@@ -30,8 +30,7 @@ public sealed class EtcdInitCommandTests : EtcdTest
         var store = Dir.Combine("store");
         var newest = await BackUpAsync(store);
         var member = LoopbackMember();
-        string[] flags = ["etcd", "init", "--store", store, "--data-dir", Dir.Combine("data"), "--name", member.Name, "--initial-cluster", member.InitialCluster,
-            "--initial-advertise-peer-urls", member.InitialAdvertisePeerUrls, "--initial-cluster-token", member.InitialClusterToken];
+        string[] flags = ["etcd", "init", "--store", store, "--data-dir", Dir.Combine("data"), .. MemberArgs(member)];
 
         var (first, firstOut, firstErr) = await CliRunner.RunAsync(flags);
         var (second, secondOut, secondErr) = await CliRunner.RunAsync(flags);
@@ -50,11 +49,10 @@ public sealed class EtcdInitCommandTests : EtcdTest
         await BackUpAsync(store);
         var member = LoopbackMember();
         var dataDir = Dir.Combine("data");
-        await CliRunner.RunAsync("etcd", "init", "--store", store, "--data-dir", dataDir, "--name", member.Name, "--initial-cluster", member.InitialCluster,
-            "--initial-advertise-peer-urls", member.InitialAdvertisePeerUrls, "--initial-cluster-token", member.InitialClusterToken);
+        await CliRunner.RunAsync(["etcd", "init", "--store", store, "--data-dir", dataDir, .. MemberArgs(member)]);
 
-        var (code, _, stderr) = await CliRunner.RunAsync("etcd", "init", "--store", store, "--data-dir", dataDir, "--name", member.Name,
-            "--initial-cluster", member.InitialCluster, "--initial-advertise-peer-urls", member.InitialAdvertisePeerUrls, "--initial-cluster-token", "wrong");
+        var (code, _, stderr) = await CliRunner.RunAsync(["etcd", "init", "--store", store, "--data-dir", dataDir,
+            .. MemberArgs(member with { InitialClusterToken = "wrong" })]);
 
         Assert.Equal(7, code);
         var error = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error:", StringComparison.Ordinal));
@@ -108,9 +106,8 @@ public sealed class EtcdInitCommandTests : EtcdTest
         var port = LoopbackPorts.Next();
         var notYetStarted = $"http://127.0.0.1:{LoopbackPorts.Next()}"; // the member's etcd, which waits for init
         using var stop = new CancellationTokenSource();
-        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", notYetStarted, "--store", store, "--listen", $"127.0.0.1:{port}",
-            "--data-dir", dataDir, "--name", member.Name, "--initial-cluster", member.InitialCluster,
-            "--initial-advertise-peer-urls", member.InitialAdvertisePeerUrls, "--initial-cluster-token", member.InitialClusterToken);
+        var serve = CliRunner.RunAsync(stop.Token, ["etcd", "serve", "--endpoints", notYetStarted, "--store", store, "--listen", $"127.0.0.1:{port}",
+            "--data-dir", dataDir, .. MemberArgs(member)]);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/healthz", ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the sidecar to listen");
 
@@ -137,9 +134,8 @@ public sealed class EtcdInitCommandTests : EtcdTest
         // With etcd serving on the directory, initialization refuses to touch it.
         var port2 = LoopbackPorts.Next();
         using var stop2 = new CancellationTokenSource();
-        var serve2 = CliRunner.RunAsync(stop2.Token, "etcd", "serve", "--endpoints", restored.ClientUrl.ToString(), "--store", store,
-            "--listen", $"127.0.0.1:{port2}", "--data-dir", dataDir, "--name", member.Name, "--initial-cluster", member.InitialCluster,
-            "--initial-advertise-peer-urls", member.InitialAdvertisePeerUrls, "--initial-cluster-token", member.InitialClusterToken);
+        var serve2 = CliRunner.RunAsync(stop2.Token, ["etcd", "serve", "--endpoints", restored.ClientUrl.ToString(), "--store", store,
+            "--listen", $"127.0.0.1:{port2}", "--data-dir", dataDir, .. MemberArgs(member)]);
         using var http2 = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port2}") };
         await Eventually.SucceedsAsync(async ct => (await http2.PostAsync("/initialization/start", null, ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the second sidecar");
         var refused = await Eventually.SucceedsAsync(async ct =>
@@ -151,6 +147,13 @@ public sealed class EtcdInitCommandTests : EtcdTest
         await serve2;
         Assert.Contains("already serving", refused.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
+
+    /// <summary>etcd's member flags as command-line arguments.</summary>
+    private static string[] MemberArgs(Lifeboat.Etcd.Restore.MemberFlags member) =>
+    [
+        "--name", member.Name, "--initial-cluster", member.InitialCluster,
+        "--initial-advertise-peer-urls", member.InitialAdvertisePeerUrls, "--initial-cluster-token", member.InitialClusterToken,
+    ];
 
     private static void KillEtcdOn(string dataDir)
     {

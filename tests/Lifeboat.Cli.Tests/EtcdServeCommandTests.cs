@@ -154,18 +154,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
         await stop.CancelAsync();
         Assert.Equal(0, (await serve).ExitCode);
 
-        var source = LocalDirectoryStore.Open(store, create: false);
-        var plan = RestorePlanner.Plan(await SnapshotCatalog.ListAsync(source, default), RestoreTarget.AtRevision(last));
-        var dataDir = Dir.Combine("restored");
-        await new Lifeboat.Etcd.Restore.EtcdRestorer(source).RestoreAsync(plan,
-            new Lifeboat.Etcd.Restore.RestoreOptions { DataDir = dataDir, Member = LoopbackMember() }, null, default);
-        await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
-        using var restoredClient = restored.CreateClient();
-        Assert.Equal(last, (await restoredClient.StatusAsync(null, default)).Header.Revision);
-        for (var i = 0; i < 10; i++)
-        {
-            Assert.Single((await restoredClient.GetAsync($"/outage/{i}", default)).Kvs);
-        }
+        await AssertRestoresAsync(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), store, last, "/outage/", 10);
     }
 
     [Fact]
@@ -204,19 +193,24 @@ public sealed class EtcdServeCommandTests : EtcdTest
         await stop.CancelAsync();
         Assert.Equal(0, (await serve).ExitCode);
 
-        var source = LocalDirectoryStore.Open(store, create: false);
-        var catalog = await SnapshotCatalog.ListAsync(source, default);
+        var catalog = await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default);
         Assert.Single(catalog, s => s.Name.Kind == SnapshotKind.Full); // the chain went on: no new full snapshot was needed
-        var plan = RestorePlanner.Plan(catalog, RestoreTarget.AtRevision(last));
+        await AssertRestoresAsync(catalog, store, last, "/buffered/", 10);
+    }
+
+    /// <summary>Restores <paramref name="store"/> at <paramref name="revision"/> and checks etcd serves it with keys prefix0..prefix(count-1).</summary>
+    private async Task AssertRestoresAsync(IReadOnlyList<StoredSnapshot> catalog, string store, long revision, string prefix, int count)
+    {
+        var plan = RestorePlanner.Plan(catalog, RestoreTarget.AtRevision(revision));
         var dataDir = Dir.Combine("restored");
-        await new Lifeboat.Etcd.Restore.EtcdRestorer(source).RestoreAsync(plan,
+        await new Lifeboat.Etcd.Restore.EtcdRestorer(LocalDirectoryStore.Open(store, create: false)).RestoreAsync(plan,
             new Lifeboat.Etcd.Restore.RestoreOptions { DataDir = dataDir, Member = LoopbackMember() }, null, default);
         await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
         using var restoredClient = restored.CreateClient();
-        Assert.Equal(last, (await restoredClient.StatusAsync(null, default)).Header.Revision);
-        for (var i = 0; i < 10; i++)
+        Assert.Equal(revision, (await restoredClient.StatusAsync(null, default)).Header.Revision);
+        for (var i = 0; i < count; i++)
         {
-            Assert.Single((await restoredClient.GetAsync($"/buffered/{i}", default)).Kvs);
+            Assert.Single((await restoredClient.GetAsync($"{prefix}{i}", default)).Kvs);
         }
     }
 }

@@ -26,7 +26,7 @@ internal static class EtcdInitCommand
             DefaultValueFactory = _ => InitMode.Sanity,
         };
         var discard = new Option<bool>("--discard-damaged") { Description = "Delete a damaged data directory after restoring, instead of keeping it as DIR.damaged-<time>" };
-        var scratch = new Option<string?>("--scratch-dir") { Description = "Where to replay and prove copies (default: /dev/shm when it has room, else beside the data directory)" };
+        var scratch = new Option<string?>("--scratch-dir") { Description = "Where to replay (default: /dev/shm when it has room) and to prove a copy of the data directory (default: beside it)" };
         var etcdBinary = new Option<string?>("--etcd-binary") { Description = "etcd binary (default: etcd on PATH)" };
         var etcdctlBinary = new Option<string?>("--etcdctl-binary") { Description = "etcdctl binary (default: etcdctl on PATH)" };
         var output = new Option<OutputFormat>("--output", "-o") { Description = "Output format", HelpName = "text|json", DefaultValueFactory = _ => OutputFormat.Text };

@@ -162,7 +162,8 @@ public static class DataDirInspector
         return scanner.Complete();
     }
 
-    private static void CopyDirectory(string from, string to)
+    /// <summary>Copies a directory tree (files and empty directories).</summary>
+    internal static void CopyDirectory(string from, string to)
     {
         Directory.CreateDirectory(to);
         foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))

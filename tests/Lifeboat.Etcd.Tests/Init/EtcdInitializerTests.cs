@@ -228,12 +228,12 @@ public sealed class EtcdInitializerTests : IAsyncLifetime
         await BackUpAsync(store, keys: 10);
         await Etcd.StopAsync();
         var old = _dir.Combine("old-data");
-        CopyDirectory(DataDir, old);
+        DataDirInspector.CopyDirectory(DataDir, old);
         await Etcd.RestartAsync();
         var newest = await BackUpAsync(store, keys: 20); // the store moves on; then the member loses what came after the copy
         await Etcd.StopAsync();
         Directory.Delete(DataDir, recursive: true);
-        CopyDirectory(old, DataDir);
+        DataDirInspector.CopyDirectory(old, DataDir);
 
         var result = await InitAsync(store);
 
@@ -262,19 +262,5 @@ public sealed class EtcdInitializerTests : IAsyncLifetime
         Assert.Contains("store is behind", result.Decision.Reason, StringComparison.Ordinal);
         Assert.Equal(stored + 1, result.Report.Revision);
         Assert.Equal(before, Fingerprint(DataDir));
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
-        {
-            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
-        }
-
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
-        }
     }
 }
