@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Installs what Lifeboat's quick start and tests need on Debian: etcd 3.4 (etcd-server, etcd-client) and curl.
+# Installs what Lifeboat's quick start and tests need on Debian: etcd 3.4 (etcd-server, etcd-client), curl, and for the
+# S3 tests Node.js with s3rver 3.7.1 (npm, into .lifeboat/tools; pass --no-s3 to skip it).
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
+with_s3=1
+[[ "${1:-}" == "--no-s3" ]] && with_s3=0
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 need=()
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+if [[ $with_s3 -eq 1 ]]; then
+  command -v node >/dev/null 2>&1 || need+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need+=(npm)
+fi
 if [[ ${#need[@]} -gt 0 ]]; then
   sudo=""
   if [[ "$(id -u)" -ne 0 ]]; then
@@ -15,6 +23,13 @@ if [[ ${#need[@]} -gt 0 ]]; then
   echo "== installing ${need[*]} (apt-get)"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+s3rver_version=3.7.1
+tools="$root/.lifeboat/tools"
+if [[ $with_s3 -eq 1 ]] && ! grep -qs "\"version\": \"$s3rver_version\"" "$tools/node_modules/s3rver/package.json"; then
+  echo "== installing s3rver $s3rver_version (npm, into .lifeboat/tools)"
+  mkdir -p "$tools"
+  npm install --silent --no-audit --no-fund --prefix "$tools" "s3rver@$s3rver_version" >/dev/null
 fi
 # Debian's package may have started its own etcd as a service on 2379; Lifeboat's tests use their own ports and never touch it.
 command -v dotnet >/dev/null 2>&1 || { echo "install-deps: the .NET SDK (dotnet) is required" >&2; exit 1; }

@@ -20,6 +20,9 @@ public enum StoreErrorKind
 
     /// <summary>The store location itself is malformed or unsupported.</summary>
     InvalidLocation,
+
+    /// <summary>The store refused the request as invalid (not a matter of credentials or availability).</summary>
+    Rejected,
 }
 
 /// <summary>A snapshot store operation failed.</summary>
