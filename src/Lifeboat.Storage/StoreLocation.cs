@@ -1,15 +1,23 @@
 using Lifeboat.Core.Errors;
 using Lifeboat.Core.Storage;
 using Lifeboat.Storage.Local;
+using Lifeboat.Storage.S3;
+using Microsoft.Extensions.Logging;
 
 namespace Lifeboat.Storage;
 
-/// <summary>Opens a store from the <c>--store</c> value: <c>file:///abs/path</c>, or a plain path for a local directory.</summary>
+/// <summary>Opens a store from the <c>--store</c> value: <c>s3://bucket/prefix</c>, <c>file:///abs/path</c>, or a plain directory path.</summary>
 public static class StoreLocation
 {
     /// <param name="create">False for commands that only read: a missing local store is then an error, and nothing is created.</param>
-    public static ISnapshotStore Open(string location, TimeProvider? time = null, bool create = true)
+    public static ISnapshotStore Open(string location, TimeProvider? time = null, bool create = true) =>
+        Open(new StoreSettings { Location = location }, time, create);
+
+    /// <param name="create">False for commands that only read: a missing local store is then an error, and nothing is created.</param>
+    public static ISnapshotStore Open(StoreSettings settings, TimeProvider? time = null, bool create = true, ILogger? logger = null)
     {
+        ArgumentNullException.ThrowIfNull(settings);
+        var location = settings.Location;
         ArgumentException.ThrowIfNullOrWhiteSpace(location);
         if (location.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
         {
@@ -22,18 +30,60 @@ public static class StoreLocation
             return LocalDirectoryStore.Open(Uri.UnescapeDataString(uri.AbsolutePath), time, create);
         }
 
-        if (location.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
+        if (settings.IsS3)
         {
-            throw new StoreException(StoreErrorKind.InvalidLocation, "S3 stores are not supported by this build yet",
-                "use --store file:///path for a local directory");
+            return S3Store.Open(ParseS3(settings), time, logger);
         }
 
         if (location.Contains("://", StringComparison.Ordinal))
         {
             throw new StoreException(StoreErrorKind.InvalidLocation, $"unsupported store location '{location}'",
-                "use file:///path (or a plain directory path)");
+                "use s3://bucket/prefix, file:///path or a plain directory path");
         }
 
         return LocalDirectoryStore.Open(location, time, create);
+    }
+
+    /// <summary>The S3 store options of <c>s3://bucket[/prefix]</c> and the S3 flags.</summary>
+    public static S3StoreOptions ParseS3(StoreSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var rest = settings.Location["s3://".Length..];
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        var bucket = slash < 0 ? rest : rest[..slash];
+        var prefix = slash < 0 ? "" : rest[(slash + 1)..].Trim('/');
+        if (bucket.Length is < 3 or > 63 || !bucket.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.'))
+        {
+            throw new StoreException(StoreErrorKind.InvalidLocation, $"'{settings.Location}' does not name a valid S3 bucket",
+                "write it as s3://bucket/optional/prefix (bucket names are 3-63 lower-case letters, digits, '-' and '.')");
+        }
+
+        if (prefix.Length > 0 && !Core.Storage.StoreKey.IsValid(prefix))
+        {
+            throw new StoreException(StoreErrorKind.InvalidLocation, $"the prefix '{prefix}' in '{settings.Location}' is not a valid key prefix",
+                "use letters, digits, '.', '_' and '-' in /-separated segments");
+        }
+
+        if (settings.S3PartSize < S3StoreOptions.MinimumPartSize)
+        {
+            throw new ArgumentException($"--s3-part-size-mib must be at least {S3StoreOptions.MinimumPartSize >> 20} (S3's smallest part)");
+        }
+
+        if (settings.S3Parallelism is < 1 or > 64)
+        {
+            throw new ArgumentException("--s3-parallelism must be between 1 and 64");
+        }
+
+        return new S3StoreOptions
+        {
+            Bucket = bucket,
+            Prefix = prefix.Length == 0 ? "" : prefix + "/",
+            Endpoint = settings.S3Endpoint,
+            Region = settings.S3Region,
+            ForcePathStyle = settings.S3ForcePathStyle,
+            Credentials = settings.S3CredentialsDir is { Length: > 0 } dir ? FileCredentials.Open(dir) : null,
+            PartSize = settings.S3PartSize,
+            Parallelism = settings.S3Parallelism,
+        };
     }
 }

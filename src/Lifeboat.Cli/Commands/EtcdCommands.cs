@@ -42,26 +42,20 @@ internal static class EtcdCommands
     {
         var connection = new EtcdConnectionOptions();
         var store = new StoreOptions();
-        var compression = new Option<Compression>("--compression")
-        {
-            Description = "Compression of the stored snapshot (none restores directly with etcdctl)",
-            HelpName = "none|gzip",
-            DefaultValueFactory = _ => Compression.None,
-        };
         var output = OutputOption();
         var command = new Command("full", "Stream a full snapshot of etcd into the store, verified and named by the revision it holds");
         connection.AddTo(command);
-        store.AddTo(command);
-        command.Options.Add(compression);
+        store.AddTo(command, writes: true);
         command.Options.Add(output);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var clientOptions = connection.Read(parse);
             var target = store.Open(parse, context.Time);
+            var compression = store.CompressionFor(parse, store.Read(parse));
             using var client = new EtcdClient(clientOptions, context.Loggers.CreateLogger("Lifeboat.Etcd"));
             var snapshotter = new FullSnapshotter(client, target, context.Time, context.Loggers.CreateLogger("Lifeboat.Etcd.Snapshots"));
             var result = await TransferProgress.RunAsync(context, "full snapshot",
-                progress => snapshotter.TakeAsync(parse.GetValue(compression), progress, cancellationToken));
+                progress => snapshotter.TakeAsync(compression, progress, cancellationToken));
             if (parse.GetValue(output) == OutputFormat.Json)
             {
                 await context.Output.WriteLineAsync(JsonSerializer.Serialize(result, Json));

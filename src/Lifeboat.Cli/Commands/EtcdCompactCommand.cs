@@ -14,19 +14,12 @@ internal static class EtcdCompactCommand
     public static Command Create(CliContext context)
     {
         var store = new StoreOptions();
-        var compression = new Option<Compression>("--compression")
-        {
-            Description = "Compression of the new full snapshot",
-            HelpName = "none|gzip",
-            DefaultValueFactory = _ => Compression.None,
-        };
         var scratch = new Option<string?>("--scratch-dir") { Description = "Where to replay (default: /dev/shm when it has room, else the temp directory)" };
         var output = new Option<OutputFormat>("--output", "-o") { Description = "Output format", HelpName = "text|json", DefaultValueFactory = _ => OutputFormat.Text };
         var command = new Command("compact",
             "Rebuild a full snapshot at the newest chain's last revision from its full snapshot and deltas (replayed in a scratch etcd), " +
             "so that restores replay few deltas. Deletes nothing.");
-        store.AddTo(command);
-        command.Options.Add(compression);
+        store.AddTo(command, writes: true);
         command.Options.Add(scratch);
         command.Options.Add(output);
         command.SetAction(async (parse, cancellationToken) =>
@@ -34,7 +27,7 @@ internal static class EtcdCompactCommand
             var source = store.Open(parse, context.Time, create: false);
             var plan = RestorePlanner.Plan(await SnapshotCatalog.ListAsync(source, cancellationToken), RestoreTarget.Latest);
             var result = await CountProgress.RunAsync(context, "replay",
-                progress => new EtcdRestorer(source, context.Time).CompactAsync(plan, parse.GetValue(compression), parse.GetValue(scratch), progress, cancellationToken));
+                progress => new EtcdRestorer(source, context.Time).CompactAsync(plan, store.CompressionFor(parse, store.Read(parse)), parse.GetValue(scratch), progress, cancellationToken));
             if (parse.GetValue(output) == OutputFormat.Json)
             {
                 await context.Output.WriteLineAsync(JsonSerializer.Serialize(new { compacted = result is not null, full = result }, EtcdCommands.Json));

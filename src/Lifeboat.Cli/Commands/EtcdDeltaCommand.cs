@@ -18,12 +18,6 @@ internal static class EtcdDeltaCommand
     {
         var connection = new EtcdConnectionOptions();
         var store = new StoreOptions();
-        var compression = new Option<Compression>("--compression")
-        {
-            Description = "Compression of stored snapshots",
-            HelpName = "none|gzip",
-            DefaultValueFactory = _ => Compression.None,
-        };
         var maxBytes = new Option<long>("--delta-max-bytes")
         {
             Description = "Largest delta file before compression; more changes are split into several deltas",
@@ -34,8 +28,7 @@ internal static class EtcdDeltaCommand
             "Capture every change since the store's newest chain ends, up to now, as delta snapshots. When the store has no " +
             "chain, the chain is broken, or etcd has compacted the revisions needed, a new chain starts with a full snapshot (and says so).");
         connection.AddTo(command);
-        store.AddTo(command);
-        command.Options.Add(compression);
+        store.AddTo(command, writes: true);
         command.Options.Add(maxBytes);
         command.Options.Add(output);
         command.SetAction(async (parse, cancellationToken) =>
@@ -47,6 +40,7 @@ internal static class EtcdDeltaCommand
 
             var clientOptions = connection.Read(parse);
             var target = store.Open(parse, context.Time);
+            var compression = store.CompressionFor(parse, store.Read(parse));
             using var client = new EtcdClient(clientOptions, context.Loggers.CreateLogger("Lifeboat.Etcd"));
             var chains = RestorePlanner.Chains(await SnapshotCatalog.ListAsync(target, cancellationToken));
             var newest = RestorePlanner.Newest(chains);
@@ -58,7 +52,7 @@ internal static class EtcdDeltaCommand
             };
             FullSnapshotResult? full = null;
             DeltaCaptureResult? captured = null;
-            var compressionValue = parse.GetValue(compression);
+            var compressionValue = compression;
             if (newChainReason is null)
             {
                 try

@@ -2,13 +2,13 @@ using System.CommandLine;
 using Lifeboat.Cli.Hosting;
 using Lifeboat.Core.Retention;
 using Lifeboat.Core.Scheduling;
-using Lifeboat.Core.Snapshots;
 using Lifeboat.Core.Storage;
 using Lifeboat.Etcd.Client;
 using Lifeboat.Etcd.Deltas;
 using Lifeboat.Etcd.Init;
 using Lifeboat.Storage;
 using Lifeboat.Storage.Buffering;
+using Lifeboat.Storage.Encryption;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,7 +42,6 @@ internal static partial class EtcdServeCommand
             CustomParser = r => Durations.Parse(r),
         };
         var maxBytes = new Option<long>("--delta-max-bytes") { Description = "Write a delta early when buffered changes pass this size", DefaultValueFactory = _ => DeltaOptions.DefaultMaxBytes };
-        var compression = new Option<Compression>("--compression") { Description = "Compression of stored snapshots", HelpName = "none|gzip", DefaultValueFactory = _ => Compression.None };
         var retention = new Option<string>("--retention") { Description = "Retention policy [env: LIFEBOAT_RETENTION]", HelpName = "limit|exponential", DefaultValueFactory = _ => Env("LIFEBOAT_RETENTION", "limit") };
         retention.AcceptOnlyFromAmong("limit", "exponential");
         var keep = new Option<int>("--keep") { Description = "limit: full snapshots kept, with their deltas", DefaultValueFactory = _ => 7 };
@@ -73,9 +72,9 @@ internal static partial class EtcdServeCommand
             "Run the backup sidecar beside an etcd member: full snapshots on a schedule, deltas continuously, retention, and an HTTP API " +
             "(/healthz, /readyz, /metrics, POST /snapshots/full, POST /snapshots/delta, /snapshots/latest, /config).");
         connection.AddTo(command);
-        store.AddTo(command);
+        store.AddTo(command, writes: true);
         member.AddTo(command);
-        foreach (var o in new Option[] { schedule, zone, period, maxBytes, compression, retention, keep, listen, bufferDir, bufferMax, dataDir, initMode, clusterState, discard, tokenFile })
+        foreach (var o in new Option[] { schedule, zone, period, maxBytes, retention, keep, listen, bufferDir, bufferMax, dataDir, initMode, clusterState, discard, tokenFile })
         {
             command.Options.Add(o);
         }
@@ -102,14 +101,16 @@ internal static partial class EtcdServeCommand
                 throw new ArgumentException("--delta-period below 1s would write a delta file per change");
             }
 
+            var storeSettings = store.Read(parse);
             var options = new SidecarOptions
             {
                 Etcd = connection.Read(parse),
-                Store = parse.GetValue(store.Store) is { Length: > 0 } s ? s : throw new ArgumentException("no snapshot store given: pass --store file:///path (or set LIFEBOAT_STORE)"),
+                Store = storeSettings,
+                Keys = storeSettings.LoadKeys(),
                 FullSchedule = FullSnapshotSchedule.Parse(parse.GetValue(schedule)!, parse.GetValue(zone)),
                 DeltaPeriod = parse.GetValue(period),
                 DeltaMaxBytes = parse.GetValue(maxBytes),
-                Compression = parse.GetValue(compression),
+                Compression = store.CompressionFor(parse, storeSettings),
                 Retention = parse.GetValue(retention) == "exponential" ? new RetentionPolicy.Exponential() : new RetentionPolicy.Limit(Math.Max(1, parse.GetValue(keep))),
                 Listen = parse.GetValue(listen)!,
                 BufferDir = parse.GetValue(bufferDir) is { Length: > 0 } b ? b : null,
@@ -155,16 +156,19 @@ internal static partial class EtcdServeCommand
         var state = new SidecarState();
         using var exporter = new PrometheusExporter();
         using var metrics = new SidecarMetrics(state, context.Time);
-        var store = new MeteredStore(StoreLocation.Open(options.Store, context.Time), metrics.Meter);
+        var primary = new MeteredStore(StoreLocation.Open(options.Store, context.Time, create: true, logger), metrics.Meter);
         using var buffer = options.BufferDir is { } bufferDir
-            ? await BufferedStore.OpenAsync(store, bufferDir, options.BufferMaxBytes, EtcdSidecar.BufferGate(state, store), logger, cancellationToken)
+            ? await BufferedStore.OpenAsync(primary, bufferDir, options.BufferMaxBytes, EtcdSidecar.BufferGate(state, primary), logger, cancellationToken)
             : null;
         if (buffer is not null)
         {
             metrics.Buffer(buffer);
         }
 
-        using var sidecar = new EtcdSidecar(options, store, (ISnapshotStore?)buffer ?? store, client, state, metrics, context.Time, logger);
+        // Encryption outermost: the buffer, the meters and the store only ever see ciphertext and final names.
+        var store = EncryptedStore.Wrap(primary, options.Keys);
+        var deltaStore = EncryptedStore.Wrap((ISnapshotStore?)buffer ?? primary, options.Keys);
+        using var sidecar = new EtcdSidecar(options, store, deltaStore, client, state, metrics, context.Time, logger);
         var initialization = new InitializationService(options.Init, store, client, options.Etcd.Endpoints[0], context.Time, logger);
         SidecarApi.Map(app, options, sidecar, state, client, store, buffer, initialization, exporter, context.Time);
         try

@@ -1,29 +1,126 @@
 using System.CommandLine;
+using Lifeboat.Core.Snapshots;
 using Lifeboat.Core.Storage;
 using Lifeboat.Storage;
+using Lifeboat.Storage.Encryption;
 
 namespace Lifeboat.Cli.Commands;
 
-/// <summary>The <c>--store</c> flag shared by every command that reads or writes snapshots.</summary>
+/// <summary>The flags that say where the store is and how to reach it, shared by every command that reads or writes snapshots.</summary>
 internal sealed class StoreOptions
 {
+    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+
     public Option<string> Store { get; } = new("--store")
     {
-        Description = "Snapshot store: file:///path or a directory path [env: LIFEBOAT_STORE]",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LIFEBOAT_STORE") ?? "",
+        Description = "Snapshot store: s3://bucket/prefix, file:///path or a directory path [env: LIFEBOAT_STORE]",
+        DefaultValueFactory = _ => Env("LIFEBOAT_STORE") ?? "",
     };
 
-    public void AddTo(Command command) => command.Options.Add(Store);
+    public Option<string?> S3Endpoint { get; } = new("--s3-endpoint")
+    {
+        Description = "URL of an S3-compatible service (MinIO, Ceph, a cloud's S3 API); leave out for AWS [env: LIFEBOAT_S3_ENDPOINT]",
+        DefaultValueFactory = _ => Env("LIFEBOAT_S3_ENDPOINT"),
+    };
 
-    /// <param name="create">False for commands that only read (list, restore): nothing is created.</param>
-    public ISnapshotStore Open(ParseResult parse, TimeProvider time, bool create = true)
+    public Option<string?> S3Region { get; } = new("--s3-region")
+    {
+        Description = "Region of the bucket (default: AWS_REGION, else us-east-1) [env: LIFEBOAT_S3_REGION]",
+        DefaultValueFactory = _ => Env("LIFEBOAT_S3_REGION"),
+    };
+
+    public Option<bool> S3ForcePathStyle { get; } = new("--s3-force-path-style")
+    {
+        Description = "Address the bucket as endpoint/bucket (most self-hosted S3 servers) [env: LIFEBOAT_S3_FORCE_PATH_STYLE=true]",
+        DefaultValueFactory = _ => string.Equals(Env("LIFEBOAT_S3_FORCE_PATH_STYLE"), "true", StringComparison.OrdinalIgnoreCase),
+    };
+
+    public Option<string?> S3CredentialsDir { get; } = new("--s3-credentials-dir")
+    {
+        Description = "Directory with files accessKeyID, secretAccessKey and optionally sessionToken (a mounted Secret; re-read when it changes). " +
+            "Without it: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, then the AWS default chain [env: LIFEBOAT_S3_CREDENTIALS_DIR]",
+        DefaultValueFactory = _ => Env("LIFEBOAT_S3_CREDENTIALS_DIR"),
+    };
+
+    public Option<int> S3PartSizeMiB { get; } = new("--s3-part-size-mib")
+    {
+        Description = "Size of each uploaded part; an upload holds at most (parallelism + 1) parts in memory",
+        DefaultValueFactory = _ => 8,
+    };
+
+    public Option<int> S3Parallelism { get; } = new("--s3-parallelism") { Description = "Parts uploaded at the same time", DefaultValueFactory = _ => 4 };
+
+    public Option<string?> EncryptionKeyFile { get; } = new("--encryption-key-file")
+    {
+        Description = "Encrypt new snapshots with this key (AES-256-GCM): 32 random bytes, 64 hex digits, or a passphrase of 16+ characters " +
+            "[env: LIFEBOAT_ENCRYPTION_KEY_FILE]",
+        DefaultValueFactory = _ => Env("LIFEBOAT_ENCRYPTION_KEY_FILE"),
+    };
+
+    public Option<string[]> DecryptionKeyFiles { get; } = new("--decryption-key-file")
+    {
+        Description = "Another key for reading snapshots written before a key rotation; repeat for several",
+        AllowMultipleArgumentsPerToken = false,
+        DefaultValueFactory = _ => [],
+    };
+
+    /// <summary>Compression of written snapshots; added only to commands that write.</summary>
+    public Option<Compression?> Compression { get; } = new("--compression")
+    {
+        Description = "Compression of stored snapshots (default: gzip for S3, none for a directory, which then restores directly with etcdctl)",
+        HelpName = "none|gzip",
+    };
+
+    public void AddTo(Command command, bool writes = false)
+    {
+        foreach (var option in new Option[] { Store, S3Endpoint, S3Region, S3ForcePathStyle, S3CredentialsDir, S3PartSizeMiB, S3Parallelism, EncryptionKeyFile, DecryptionKeyFiles })
+        {
+            command.Options.Add(option);
+        }
+
+        if (writes)
+        {
+            command.Options.Add(Compression);
+        }
+    }
+
+    public StoreSettings Read(ParseResult parse)
     {
         var location = parse.GetValue(Store);
         if (string.IsNullOrWhiteSpace(location))
         {
-            throw new ArgumentException("no snapshot store given: pass --store file:///path/to/backups (or set LIFEBOAT_STORE)");
+            throw new ArgumentException("no snapshot store given: pass --store s3://bucket/prefix or --store file:///path/to/backups (or set LIFEBOAT_STORE)");
         }
 
-        return StoreLocation.Open(location, time, create);
+        Uri? endpoint = null;
+        if (parse.GetValue(S3Endpoint) is { } e && (!Uri.TryCreate(e, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
+        {
+            throw new ArgumentException($"--s3-endpoint '{e}' is not an http(s) URL: write it as https://host[:port]");
+        }
+
+        var partMiB = parse.GetValue(S3PartSizeMiB);
+        return new StoreSettings
+        {
+            Location = location,
+            S3Endpoint = endpoint,
+            S3Region = parse.GetValue(S3Region),
+            S3ForcePathStyle = parse.GetValue(S3ForcePathStyle),
+            S3CredentialsDir = parse.GetValue(S3CredentialsDir),
+            S3PartSize = partMiB is > 0 and <= 1024 ? partMiB << 20 : throw new ArgumentException("--s3-part-size-mib must be between 5 and 1024"),
+            S3Parallelism = parse.GetValue(S3Parallelism),
+            EncryptionKeyFile = parse.GetValue(EncryptionKeyFile),
+            DecryptionKeyFiles = parse.GetValue(DecryptionKeyFiles) ?? [],
+        };
+    }
+
+    /// <summary>The compression asked for, else the store's default.</summary>
+    public Compression CompressionFor(ParseResult parse, StoreSettings settings) =>
+        parse.GetValue(Compression) ?? (settings.IsS3 ? Core.Snapshots.Compression.Gzip : Core.Snapshots.Compression.None);
+
+    /// <param name="create">False for commands that only read (list, restore): nothing is created.</param>
+    public ISnapshotStore Open(ParseResult parse, TimeProvider time, bool create = true)
+    {
+        var settings = Read(parse);
+        return EncryptedStore.Wrap(StoreLocation.Open(settings, time, create), settings.LoadKeys());
     }
 }

@@ -3,6 +3,8 @@ using Lifeboat.Core.Scheduling;
 using Lifeboat.Core.Snapshots;
 using Lifeboat.Etcd;
 using Lifeboat.Etcd.Deltas;
+using Lifeboat.Storage;
+using Lifeboat.Storage.Encryption;
 
 namespace Lifeboat.Cli.Hosting;
 
@@ -11,7 +13,10 @@ internal sealed record SidecarOptions
 {
     public required EtcdClientOptions Etcd { get; init; }
 
-    public required string Store { get; init; }
+    public required StoreSettings Store { get; init; }
+
+    /// <summary>The encryption keys loaded from <see cref="StoreSettings.EncryptionKeyFile"/> and the decryption key files.</summary>
+    public KeyRing Keys { get; init; } = new(null, []);
 
     public required FullSnapshotSchedule FullSchedule { get; init; }
 
@@ -40,13 +45,23 @@ internal sealed record SidecarOptions
     public string? ApiToken { get; init; }
 
     /// <summary>The effective configuration with secrets replaced, for the start-up log and GET /config.</summary>
-    public IReadOnlyDictionary<string, string> Redacted() => new SortedDictionary<string, string>(StringComparer.Ordinal)
+    public IReadOnlyDictionary<string, string> Redacted()
+    {
+        var all = new SortedDictionary<string, string>(Settings(), StringComparer.Ordinal);
+        foreach (var (k, v) in Store.Describe(Keys))
+        {
+            all[k] = v;
+        }
+
+        return all;
+    }
+
+    private SortedDictionary<string, string> Settings() => new(StringComparer.Ordinal)
     {
         ["endpoints"] = string.Join(",", Etcd.Endpoints),
         ["cacert"] = Etcd.CaCertificateFile ?? "",
         ["cert"] = Etcd.ClientCertificateFile ?? "",
         ["key"] = Etcd.ClientKeyFile is null ? "" : "(set)",
-        ["store"] = Store,
         ["full-schedule"] = FullSchedule.Expression,
         ["time-zone"] = FullSchedule.TimeZone.Id,
         ["delta-period"] = DeltaPeriod.ToString(),

@@ -435,6 +435,7 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
         }
 
         var stored = await write.CommitAsync(key, overwrite: false, cancellationToken);
+        (key, name) = Snapshots.FullSnapshotter.Committed(stored, key, name);
         var changes = records.Sum(r => (long)r.Changes.Count);
         DeltaLog.DeltaStored(_logger, key, name.FirstRevision, name.LastRevision, changes, stored.Size);
         return new StoredDelta(key, name, stored.Size, records.Count, changes, _time.GetElapsedTime(started));

@@ -149,14 +149,16 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
     /// <summary>Checks the full snapshot (extracting it into the scratch directory) and every delta of the plan.</summary>
     private async Task<string> VerifyAsync(RestorePlan plan, string scratch, CancellationToken cancellationToken)
     {
-        var fullDb = Path.Combine(scratch, "full.db");
-        await ExtractFullAsync(plan.Full, fullDb, cancellationToken);
+        // Deltas first: they are small, and a missing one, a damaged one or one whose key was not given is then
+        // found before minutes go into extracting a large full snapshot.
         foreach (var delta in plan.Deltas)
         {
             await using var stream = await OpenAsync(delta, cancellationToken);
             await DeltaFile.VerifyAsync(stream, delta.Key, cancellationToken);
         }
 
+        var fullDb = Path.Combine(scratch, "full.db");
+        await ExtractFullAsync(plan.Full, fullDb, cancellationToken);
         return fullDb;
     }
 

@@ -49,6 +49,7 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
             var name = SnapshotName.Full(bolt.Revision, _time.GetUtcNow(), compression);
             var key = SnapshotLayout.ToKey(name);
             var stored = await write.CommitAsync(key, overwrite: false, cancellationToken);
+            (key, name) = Committed(stored, key, name); // an encrypting store adds the key id to the name
             var duration = _time.GetElapsedTime(started);
             EtcdLog.SnapshotStored(_logger, key, bolt.Revision, stored.Size, duration.TotalSeconds);
             return new FullSnapshotResult(key, name, stored.Size, dbBytes, Convert.ToHexStringLower(hash), status.Header.Revision,
@@ -60,6 +61,12 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
             throw;
         }
     }
+
+    /// <summary>The key and name the store really committed under (it may add to the key, never change what it means).</summary>
+    internal static (string Key, SnapshotName Name) Committed(StoredObject stored, string key, SnapshotName name) =>
+        stored.Key == key ? (key, name)
+        : SnapshotLayout.TryParse(stored.Key, out var actual) && actual with { EncryptionKeyId = null } == name ? (stored.Key, actual)
+        : throw new InvalidOperationException($"the store committed {key} as {stored.Key}, which is not the same snapshot");
 
     private async Task<(byte[] Hash, BoltRevision Bolt)> StreamAsync(Uri endpoint, Stream destination, Compression compression,
         IProgress<SnapshotProgress>? progress, Action<long> onBytes, CancellationToken cancellationToken)

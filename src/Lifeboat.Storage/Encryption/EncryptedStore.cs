@@ -17,8 +17,11 @@ public sealed class EncryptedStore(ISnapshotStore inner, KeyRing keys) : ISnapsh
 
     public KeyRing Keys => keys;
 
-    /// <summary>Encrypts with <paramref name="keys"/>' write key when it has one or may need to decrypt; otherwise returns the store itself.</summary>
-    public static ISnapshotStore Wrap(ISnapshotStore store, KeyRing keys) => keys.IsEmpty ? store : new EncryptedStore(store, keys);
+    /// <summary>
+    /// The store as every command sees it: even with no keys at all, so that an encrypted object is refused with
+    /// "no key was given" instead of being read as if it were plain.
+    /// </summary>
+    public static ISnapshotStore Wrap(ISnapshotStore store, KeyRing keys) => new EncryptedStore(store, keys);
 
     /// <summary>The id of the key an object is encrypted with, from its name; null when it is not encrypted.</summary>
     public static string? KeyIdOf(string key)

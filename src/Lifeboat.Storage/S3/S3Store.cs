@@ -125,15 +125,22 @@ public sealed class S3Store : ISnapshotStore, IDisposable
         while (request.ContinuationToken is not null);
     }
 
-    public Task<IStoreWrite> BeginWriteAsync(CancellationToken cancellationToken)
+    public async Task<IStoreWrite> BeginWriteAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (Interlocked.Exchange(ref _cleaned, 1) == 0)
+        if (Volatile.Read(ref _cleaned) == 0)
         {
-            _ = Task.Run(() => RemoveStaleUploadsAsync(CancellationToken.None), CancellationToken.None);
+            // Once per process, before the first write: wrong credentials or a missing bucket are found now, not
+            // after a gigabyte was read from etcd; then the leftovers of crashed writers go, in the background.
+            await GuardAsync("reach the store", () => _client.ListObjectsV2Async(
+                new ListObjectsV2Request { BucketName = Options.Bucket, Prefix = Options.Prefix, MaxKeys = 1 }, cancellationToken), cancellationToken);
+            if (Interlocked.Exchange(ref _cleaned, 1) == 0)
+            {
+                _ = Task.Run(() => RemoveStaleUploadsAsync(CancellationToken.None), CancellationToken.None);
+            }
         }
 
-        return Task.FromResult<IStoreWrite>(new S3Write(this));
+        return new S3Write(this);
     }
 
     public async Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken)

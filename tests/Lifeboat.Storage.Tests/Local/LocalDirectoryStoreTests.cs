@@ -76,13 +76,27 @@ public sealed class LocalDirectoryStoreTests : SnapshotStoreContract, IDisposabl
     }
 
     [Theory]
-    [InlineData("s3://bucket/prefix")]
-    [InlineData("gs://bucket")]
-    [InlineData("file://otherhost/x")]
-    public void StoreLocation_Unsupported_ThrowsInvalidLocationWithHint(string location)
+    [InlineData("s3://Bad_Bucket/prefix", "s3://bucket")]
+    [InlineData("s3://ab", "s3://bucket")]
+    [InlineData("s3://bucket/has space", "letters")]
+    [InlineData("gs://bucket", "s3://bucket/prefix")]
+    [InlineData("file://otherhost/x", "file:///")]
+    public void StoreLocation_Unsupported_ThrowsInvalidLocationWithHint(string location, string hint)
     {
         var ex = Assert.Throws<StoreException>(() => StoreLocation.Open(location));
         Assert.Equal(StoreErrorKind.InvalidLocation, ex.Kind);
-        Assert.Contains("file://", ex.Hint, StringComparison.Ordinal);
+        Assert.Contains(hint, ex.Hint, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("s3://backups", "backups", "")]
+    [InlineData("s3://backups/", "backups", "")]
+    [InlineData("s3://backups/shoot/etcd-main", "backups", "shoot/etcd-main/")]
+    [InlineData("s3://my.bucket-1/a/b/", "my.bucket-1", "a/b/")]
+    public void StoreLocation_S3_ParsesBucketAndPrefix(string location, string bucket, string prefix)
+    {
+        var options = StoreLocation.ParseS3(new StoreSettings { Location = location });
+        Assert.Equal(bucket, options.Bucket);
+        Assert.Equal(prefix, options.Prefix);
     }
 }

@@ -1,0 +1,55 @@
+using Lifeboat.Storage.Encryption;
+
+namespace Lifeboat.Storage;
+
+/// <summary>Everything that says where the store is and how to reach it, as given on the command line.</summary>
+public sealed record StoreSettings
+{
+    /// <summary><c>s3://bucket/prefix</c>, <c>file:///path</c> or a directory path.</summary>
+    public required string Location { get; init; }
+
+    public Uri? S3Endpoint { get; init; }
+
+    public string? S3Region { get; init; }
+
+    public bool S3ForcePathStyle { get; init; }
+
+    /// <summary>Directory with <c>accessKeyID</c> and <c>secretAccessKey</c> files; null uses the environment and the AWS chain.</summary>
+    public string? S3CredentialsDir { get; init; }
+
+    public int S3PartSize { get; init; } = 8 << 20;
+
+    public int S3Parallelism { get; init; } = 4;
+
+    /// <summary>Key file new objects are encrypted with; null writes them unencrypted.</summary>
+    public string? EncryptionKeyFile { get; init; }
+
+    /// <summary>Further key files, for reading objects written before a key rotation.</summary>
+    public IReadOnlyList<string> DecryptionKeyFiles { get; init; } = [];
+
+    public bool IsS3 => Location.StartsWith("s3://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Loads the key files (each once).</summary>
+    public KeyRing LoadKeys() => new(
+        EncryptionKeyFile is { Length: > 0 } write ? EncryptionKey.Load(write) : null,
+        DecryptionKeyFiles.Select(EncryptionKey.Load));
+
+    /// <summary>The settings for the start-up log and /config: paths and names, never secrets or key material.</summary>
+    public IEnumerable<KeyValuePair<string, string>> Describe(KeyRing keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        yield return new("store", Location);
+        if (IsS3)
+        {
+            yield return new("s3-endpoint", S3Endpoint?.GetLeftPart(UriPartial.Path) ?? "");
+            yield return new("s3-region", S3Region ?? "");
+            yield return new("s3-force-path-style", S3ForcePathStyle ? "true" : "false");
+            yield return new("s3-credentials", S3CredentialsDir is { } dir ? $"files in {dir}" : "environment or AWS default chain");
+            yield return new("s3-part-size", S3PartSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            yield return new("s3-parallelism", S3Parallelism.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        yield return new("encryption-key-id", keys.WriteKey?.Id ?? "");
+        yield return new("decryption-key-ids", string.Join(",", keys.Ids.Where(id => id != keys.WriteKey?.Id)));
+    }
+}
