@@ -167,4 +167,48 @@ public sealed class EtcdS3CommandTests : EtcdTest
         Assert.Contains("\"compression\": \"none\"", stdout, StringComparison.Ordinal);
         Assert.DoesNotContain(Convert.ToHexString(await File.ReadAllBytesAsync(key)), stdout, StringComparison.OrdinalIgnoreCase);
     }
+
+    [Fact]
+    public async Task Serve_ToS3_Encrypted_WithABuffer_KeepsKeysAndSecretsOutOfConfigAndLogs_AndTheChainRestores()
+    {
+        using var client = Etcd.CreateClient();
+        const string Passphrase = "a passphrase that must never be printed";
+        var keyFile = Dir.Combine("phrase.key");
+        await File.WriteAllTextAsync(keyFile, Passphrase + "\n");
+        var keyId = Lifeboat.Storage.Encryption.EncryptionKey.Load(keyFile).Id;
+        var port = LoopbackPorts.Next();
+        using var stop = new CancellationTokenSource();
+        var serve = CliRunner.RunAsync(stop.Token, ["etcd", "serve", "--endpoints", Endpoint, .. S3("sidecar"), "--encryption-key-file", keyFile,
+            "--buffer-dir", Dir.Combine("buffer"), "--listen", $"127.0.0.1:{port}", "--delta-period", "1s"]);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await SidecarProbe.WaitReadyAsync(http);
+        var last = 0L;
+        for (var i = 0; i < 5; i++)
+        {
+            last = await PutAsync(client, $"/sidecar/{i}", "v");
+        }
+
+        await SidecarProbe.WaitChainAsync(http, last, TimeSpan.FromSeconds(30), "the chain to reach the last write");
+        var config = await http.GetStringAsync("/config");
+        await stop.CancelAsync();
+        var (code, stdout, stderr) = await serve;
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"\"encryption-key-id\": \"{keyId}\"", config, StringComparison.Ordinal);
+        Assert.Contains("files in", config, StringComparison.Ordinal);
+        foreach (var secret in new[] { Passphrase, S3Server.SecretKey })
+        {
+            Assert.DoesNotContain(secret, config, StringComparison.Ordinal);
+            Assert.DoesNotContain(secret, stdout + stderr, StringComparison.Ordinal);
+        }
+
+        var keys = await ObjectKeysAsync("sidecar/");
+        Assert.NotEmpty(keys);
+        Assert.All(keys, k => Assert.EndsWith($".gz.enc-{keyId}", k, StringComparison.Ordinal));
+        var dataDir = Dir.Combine("restored");
+        var (restore, restoreOut, restoreErr) = await CliRunner.RunAsync(["etcd", "restore", .. S3("sidecar"), "--decryption-key-file", keyFile,
+            "--data-dir", dataDir, "--to-revision", last.ToString(System.Globalization.CultureInfo.InvariantCulture), .. Member()]);
+        Assert.True(restore == 0, restoreErr);
+        Assert.Contains($"at revision {last}", restoreOut, StringComparison.Ordinal);
+    }
 }
