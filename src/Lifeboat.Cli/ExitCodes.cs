@@ -26,7 +26,8 @@ public static class ExitCodes
 
     /// <summary>
     /// The request was refused and nothing was changed: a non-empty data directory without --force, a restore target
-    /// the store cannot reach (no full snapshot, a gap, out of range), a tool restore needs is missing.
+    /// the store cannot reach (no full snapshot, a gap, out of range), a tool restore needs is missing, an encrypted
+    /// snapshot whose key was not given.
     /// </summary>
     public const int Refused = 7;
 
