@@ -10,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 keep=0
 [[ "${1:-}" == "--keep" ]] && keep=1
 
-./scripts/install-deps.sh
+./scripts/install-deps.sh --no-s3 # the quick start uses a local directory; the tests need s3rver
 LIFEBOAT_REBUILD=1 ./lifeboat --help >/dev/null   # build the CLI once (Release) from these sources
 
 base="$PWD/.lifeboat/quickstart"
