@@ -23,3 +23,13 @@ build_tools() {
   LIFEBOAT_REBUILD=1 ./lifeboat --help >/dev/null
   dotnet build bench/Lifeboat.Bench -c Release -o "$1/bin" --nologo -v quiet >/dev/null
 }
+
+# seconds CMD...: runs CMD (with $dir set by the caller), prints its wall seconds and peak RSS (KiB); its output goes to
+# $dir/cmd.out and $dir/cmd.err, and the latter is shown if it fails.
+seconds() {
+  /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$@" >"$dir/cmd.out" 2>"$dir/cmd.err" || { cat "$dir/cmd.err" >&2; return 1; }
+  cat "$dir/time.txt"
+}
+
+# median N...: the median of the numbers given.
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }

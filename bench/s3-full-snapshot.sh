@@ -34,10 +34,6 @@ echo "== loading $keys keys x $value_bytes B"
 "$dir/bin/Lifeboat.Bench" load "$endpoint" "$keys" "$value_bytes"
 
 settle() { rm -rf "$dir/out"/* "$dir/s3/lifeboat"/run-*; sync; sleep 1; }
-seconds() { # prints wall seconds and peak RSS (KiB) of a command
-  /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$@" >"$dir/cmd.out" 2>"$dir/cmd.err" || { cat "$dir/cmd.err" >&2; return 1; }
-  cat "$dir/time.txt"
-}
 etcdctl_times=(); lifeboat_times=(); lifeboat_rss=()
 for i in $(seq 1 "$runs"); do
   settle
@@ -52,7 +48,6 @@ for i in $(seq 1 "$runs"); do
   printf 'run %d: etcdctl %6.2f s   lifeboat -> s3 %6.2f s (peak RSS %d MiB)   snapshot %d MiB, stored %d MiB\n' \
     "$i" "${etcdctl_times[-1]}" "$t" $((rss / 1024)) $((size / 1048576)) $((stored / 1048576))
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 me=$(median "${etcdctl_times[@]}"); ml=$(median "${lifeboat_times[@]}"); mr=$(median "${lifeboat_rss[@]}")
 awk -v e="$me" -v l="$ml" -v r="$mr" -v s="$size" 'BEGIN {
   printf "median: etcdctl snapshot save %.2f s (%.0f MiB/s), lifeboat full snapshot to s3 with gzip %.2f s (%.0f MiB/s), lifeboat peak RSS %.0f MiB\n", e, s/1048576/e, l, s/1048576/l, r/1024

@@ -13,20 +13,10 @@ public abstract class SnapshotStoreContract
     /// <summary>A new, empty store for one test.</summary>
     protected abstract Task<ISnapshotStore> CreateStoreAsync();
 
-    private static async Task<StoredObject> PutAsync(ISnapshotStore store, string key, byte[] data, bool overwrite = false)
-    {
-        await using var write = await store.BeginWriteAsync(default);
-        await write.Content.WriteAsync(data);
-        return await write.CommitAsync(key, overwrite, default);
-    }
+    private static Task<StoredObject> PutAsync(ISnapshotStore store, string key, byte[] data, bool overwrite = false) =>
+        StoreBytes.PutAsync(store, key, data, overwrite);
 
-    private static async Task<byte[]> GetAsync(ISnapshotStore store, string key)
-    {
-        await using var stream = await store.OpenReadAsync(key, default);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy);
-        return copy.ToArray();
-    }
+    private static Task<byte[]> GetAsync(ISnapshotStore store, string key) => StoreBytes.GetAsync(store, key);
 
     private static async Task<List<StoredObject>> ListAsync(ISnapshotStore store, string prefix = "") =>
         await store.ListAsync(prefix, default).ToListAsync();

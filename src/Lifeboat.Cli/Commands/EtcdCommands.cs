@@ -51,7 +51,7 @@ internal static class EtcdCommands
         {
             var clientOptions = connection.Read(parse);
             var target = store.Open(parse, context.Time);
-            var compression = store.CompressionFor(parse, store.Read(parse));
+            var compression = store.CompressionFor(parse);
             using var client = new EtcdClient(clientOptions, context.Loggers.CreateLogger("Lifeboat.Etcd"));
             var snapshotter = new FullSnapshotter(client, target, context.Time, context.Loggers.CreateLogger("Lifeboat.Etcd.Snapshots"));
             var result = await TransferProgress.RunAsync(context, "full snapshot",

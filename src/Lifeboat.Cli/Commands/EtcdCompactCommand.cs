@@ -27,7 +27,7 @@ internal static class EtcdCompactCommand
             var source = store.Open(parse, context.Time, create: false);
             var plan = RestorePlanner.Plan(await SnapshotCatalog.ListAsync(source, cancellationToken), RestoreTarget.Latest);
             var result = await CountProgress.RunAsync(context, "replay",
-                progress => new EtcdRestorer(source, context.Time).CompactAsync(plan, store.CompressionFor(parse, store.Read(parse)), parse.GetValue(scratch), progress, cancellationToken));
+                progress => new EtcdRestorer(source, context.Time).CompactAsync(plan, store.CompressionFor(parse), parse.GetValue(scratch), progress, cancellationToken));
             if (parse.GetValue(output) == OutputFormat.Json)
             {
                 await context.Output.WriteLineAsync(JsonSerializer.Serialize(new { compacted = result is not null, full = result }, EtcdCommands.Json));

@@ -40,7 +40,7 @@ internal static class EtcdDeltaCommand
 
             var clientOptions = connection.Read(parse);
             var target = store.Open(parse, context.Time);
-            var compression = store.CompressionFor(parse, store.Read(parse));
+            var compression = store.CompressionFor(parse);
             using var client = new EtcdClient(clientOptions, context.Loggers.CreateLogger("Lifeboat.Etcd"));
             var chains = RestorePlanner.Chains(await SnapshotCatalog.ListAsync(target, cancellationToken));
             var newest = RestorePlanner.Newest(chains);
@@ -52,12 +52,11 @@ internal static class EtcdDeltaCommand
             };
             FullSnapshotResult? full = null;
             DeltaCaptureResult? captured = null;
-            var compressionValue = compression;
             if (newChainReason is null)
             {
                 try
                 {
-                    var capture = new DeltaCapture(client, target, new DeltaOptions { Compression = compressionValue, MaxBytes = parse.GetValue(maxBytes) },
+                    var capture = new DeltaCapture(client, target, new DeltaOptions { Compression = compression, MaxBytes = parse.GetValue(maxBytes) },
                         context.Time, context.Loggers.CreateLogger("Lifeboat.Etcd.Deltas"));
                     captured = await capture.CaptureToNowAsync(newest!.LastRevision, cancellationToken);
                 }
@@ -71,7 +70,7 @@ internal static class EtcdDeltaCommand
             {
                 await context.Error.WriteLineAsync($"warning: {newChainReason}; starting a new chain with a full snapshot");
                 full = await new FullSnapshotter(client, target, context.Time, context.Loggers.CreateLogger("Lifeboat.Etcd.Snapshots"))
-                    .TakeAsync(compressionValue, null, cancellationToken);
+                    .TakeAsync(compression, null, cancellationToken);
             }
 
             if (parse.GetValue(output) == OutputFormat.Json)

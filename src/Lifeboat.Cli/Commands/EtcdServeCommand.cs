@@ -110,7 +110,7 @@ internal static partial class EtcdServeCommand
                 FullSchedule = FullSnapshotSchedule.Parse(parse.GetValue(schedule)!, parse.GetValue(zone)),
                 DeltaPeriod = parse.GetValue(period),
                 DeltaMaxBytes = parse.GetValue(maxBytes),
-                Compression = store.CompressionFor(parse, storeSettings),
+                Compression = store.CompressionFor(parse),
                 Retention = parse.GetValue(retention) == "exponential" ? new RetentionPolicy.Exponential() : new RetentionPolicy.Limit(Math.Max(1, parse.GetValue(keep))),
                 Listen = parse.GetValue(listen)!,
                 BufferDir = parse.GetValue(bufferDir) is { Length: > 0 } b ? b : null,

@@ -113,9 +113,9 @@ internal sealed class StoreOptions
         };
     }
 
-    /// <summary>The compression asked for, else the store's default.</summary>
-    public Compression CompressionFor(ParseResult parse, StoreSettings settings) =>
-        parse.GetValue(Compression) ?? (settings.IsS3 ? Core.Snapshots.Compression.Gzip : Core.Snapshots.Compression.None);
+    /// <summary>The compression asked for, else the store's default (gzip for S3).</summary>
+    public Compression CompressionFor(ParseResult parse) =>
+        parse.GetValue(Compression) ?? (Read(parse).IsS3 ? Core.Snapshots.Compression.Gzip : Core.Snapshots.Compression.None);
 
     /// <param name="create">False for commands that only read (list, restore): nothing is created.</param>
     public ISnapshotStore Open(ParseResult parse, TimeProvider time, bool create = true)

@@ -107,17 +107,26 @@ public sealed class S3Store : ISnapshotStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(prefix);
         cancellationToken.ThrowIfCancellationRequested();
-        var request = new ListObjectsV2Request { BucketName = Options.Bucket, Prefix = Options.Prefix + prefix };
+        await foreach (var o in ObjectsUnderAsync(Options.Prefix + prefix, cancellationToken))
+        {
+            var key = o.Key[Options.Prefix.Length..];
+            if (StoreKey.IsValid(key))
+            {
+                yield return new StoredObject(key, o.Size ?? 0, ToOffset(o.LastModified));
+            }
+        }
+    }
+
+    /// <summary>Every object in the bucket whose key starts with <paramref name="fullPrefix"/>, page by page.</summary>
+    private async IAsyncEnumerable<S3Object> ObjectsUnderAsync(string fullPrefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var request = new ListObjectsV2Request { BucketName = Options.Bucket, Prefix = fullPrefix };
         do
         {
             var page = await GuardAsync("list the store", () => _client.ListObjectsV2Async(request, cancellationToken), cancellationToken);
             foreach (var o in page.S3Objects ?? [])
             {
-                var key = o.Key[Options.Prefix.Length..];
-                if (StoreKey.IsValid(key))
-                {
-                    yield return new StoredObject(key, o.Size ?? 0, ToOffset(o.LastModified));
-                }
+                yield return o;
             }
 
             request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
@@ -189,24 +198,16 @@ public sealed class S3Store : ISnapshotStore, IDisposable
         var tempPrefix = Options.Prefix + TempSegment;
         try
         {
-            var request = new ListObjectsV2Request { BucketName = Options.Bucket, Prefix = tempPrefix };
-            do
+            await foreach (var o in ObjectsUnderAsync(tempPrefix, cancellationToken))
             {
-                var page = await _client.ListObjectsV2Async(request, cancellationToken);
-                foreach (var o in page.S3Objects ?? [])
+                if (ToOffset(o.LastModified) < cutoff)
                 {
-                    if (ToOffset(o.LastModified) < cutoff)
-                    {
-                        await _client.DeleteObjectAsync(Options.Bucket, o.Key, cancellationToken);
-                        S3Log.StaleRemoved(_logger, "temporary object", o.Key);
-                    }
+                    await _client.DeleteObjectAsync(Options.Bucket, o.Key, cancellationToken);
+                    S3Log.StaleRemoved(_logger, "temporary object", o.Key);
                 }
-
-                request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
             }
-            while (request.ContinuationToken is not null);
         }
-        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException)
+        catch (Exception ex) when (ex is StoreException or AmazonServiceException or HttpRequestException or IOException)
         {
             S3Log.StaleCleanupFailed(_logger, "temporary objects", ex.Message);
         }

@@ -307,29 +307,23 @@ internal sealed class S3Write : Stream, IStoreWrite
         }
     }
 
-    private async Task AbortQuietlyAsync(string key, string uploadId)
+    private Task AbortQuietlyAsync(string key, string uploadId) =>
+        BestEffortAsync(key, timeout => _store.Client.AbortMultipartUploadAsync(_options.Bucket, key, uploadId, timeout));
+
+    private Task DeleteTempQuietlyAsync() =>
+        BestEffortAsync(_tempKey!, timeout => _store.Client.DeleteObjectAsync(_options.Bucket, _tempKey, timeout));
+
+    /// <summary>Clean-up that must not hide the failure being handled: bounded in time, logged when it fails.</summary>
+    private async Task BestEffortAsync(string key, Func<CancellationToken, Task> action)
     {
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await _store.Client.AbortMultipartUploadAsync(_options.Bucket, key, uploadId, timeout.Token);
+            await action(timeout.Token);
         }
         catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or OperationCanceledException)
         {
             S3Log.AbortFailed(_store.Logger, key, ex.Message);
-        }
-    }
-
-    private async Task DeleteTempQuietlyAsync()
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await _store.Client.DeleteObjectAsync(_options.Bucket, _tempKey, timeout.Token);
-        }
-        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or OperationCanceledException)
-        {
-            S3Log.AbortFailed(_store.Logger, _tempKey!, ex.Message);
         }
     }
 

@@ -21,24 +21,9 @@ public sealed class EncryptedStoreTests : IDisposable
 
     private static byte[] RandomBytes(int n) => RandomNumberGenerator.GetBytes(n);
 
-    private static async Task<StoredObject> PutAsync(ISnapshotStore store, string key, byte[] data)
-    {
-        await using var write = await store.BeginWriteAsync(default);
-        for (var i = 0; i < data.Length; i += 10_007)
-        {
-            await write.Content.WriteAsync(data.AsMemory(i, Math.Min(10_007, data.Length - i)));
-        }
+    private static Task<StoredObject> PutAsync(ISnapshotStore store, string key, byte[] data) => StoreBytes.PutAsync(store, key, data, chunk: 10_007);
 
-        return await write.CommitAsync(key, false, default);
-    }
-
-    private static async Task<byte[]> GetAsync(ISnapshotStore store, string key)
-    {
-        await using var stream = await store.OpenReadAsync(key, default);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy, 3000);
-        return copy.ToArray();
-    }
+    private static Task<byte[]> GetAsync(ISnapshotStore store, string key) => StoreBytes.GetAsync(store, key, bufferSize: 3000);
 
     private string InnerFile(string key) => _dir.Combine("store", key);
 

@@ -47,24 +47,10 @@ public sealed class S3StoreTests(S3ServerFixture fixture) : SnapshotStoreContrac
         return data;
     }
 
-    private static async Task<StoredObject> PutAsync(S3Store store, string key, byte[] data, int chunk = 100_000)
-    {
-        await using var write = await store.BeginWriteAsync(default);
-        for (var i = 0; i < data.Length; i += chunk)
-        {
-            await write.Content.WriteAsync(data.AsMemory(i, Math.Min(chunk, data.Length - i)));
-        }
+    private static Task<StoredObject> PutAsync(S3Store store, string key, byte[] data, int chunk = 100_000) =>
+        StoreBytes.PutAsync(store, key, data, chunk: chunk);
 
-        return await write.CommitAsync(key, false, default);
-    }
-
-    private static async Task<byte[]> GetAsync(S3Store store, string key)
-    {
-        await using var stream = await store.OpenReadAsync(key, default);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy);
-        return copy.ToArray();
-    }
+    private static Task<byte[]> GetAsync(S3Store store, string key) => StoreBytes.GetAsync(store, key);
 
     private IEnumerable<string> ServerFiles(string prefix) =>
         Directory.Exists(Path.Combine(Server.DataDir, S3Server.Bucket, prefix.TrimEnd('/')))
@@ -208,24 +194,17 @@ public sealed class S3StoreTests(S3ServerFixture fixture) : SnapshotStoreContrac
     {
         var prefix = $"t-{Guid.NewGuid():N}/";
         var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
-        var raw = S3Store.Open(Server.StoreOptions(prefix));
-        _stores.Add(raw);
+        var fresh = S3Store.Open(Server.StoreOptions(prefix), time);
+        _stores.Add(fresh);
         // Leave a temporary object the way a crashed writer does: completed but never copied into place.
-        var request = new Amazon.S3.Model.PutObjectRequest
+        await fresh.Client.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest
         {
             BucketName = S3Server.Bucket,
             Key = prefix + ".tmp/crashed",
             ContentBody = "partial",
             UseChunkEncoding = false,
-        };
-        using (var client = new Amazon.S3.AmazonS3Client(new BasicAWSCredentials(S3Server.AccessKey, S3Server.SecretKey),
-                   new Amazon.S3.AmazonS3Config { ServiceURL = Server.Endpoint.ToString(), ForcePathStyle = true, AuthenticationRegion = "us-east-1" }))
-        {
-            await client.PutObjectAsync(request);
-        }
+        });
 
-        var fresh = S3Store.Open(Server.StoreOptions(prefix), time);
-        _stores.Add(fresh);
         await fresh.RemoveStaleUploadsAsync(default);
         Assert.True(File.Exists(Server.ObjectFile(prefix + ".tmp/crashed")), "a recent temporary object may belong to a running writer");
 
