@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what Lifeboat's quick start and tests need on Debian: etcd 3.4 (etcd-server, etcd-client), curl, and for the
+# Installs what Lifeboat's quick start and tests need on Debian: etcd 3.4 (etcd-server, etcd-client), curl, zstd, and for the
 # S3 tests Node.js with s3rver 3.7.1 (npm, into .lifeboat/tools; pass --no-s3 to skip it).
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
@@ -10,6 +10,9 @@ need=()
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# --compression zstd binds the system's libzstd; the zstd tool lets the tests check Lifeboat's frames against it.
+ldconfig -p 2>/dev/null | grep -q 'libzstd\.so\.1 ' || need+=(libzstd1)
+command -v zstd >/dev/null 2>&1 || need+=(zstd)
 if [[ $with_s3 -eq 1 ]]; then
   command -v node >/dev/null 2>&1 || need+=(nodejs)
   command -v npm >/dev/null 2>&1 || need+=(npm)

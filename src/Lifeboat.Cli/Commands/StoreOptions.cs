@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Lifeboat.Core.Codecs;
+using Lifeboat.Core.Errors;
 using Lifeboat.Core.Snapshots;
 using Lifeboat.Core.Storage;
 using Lifeboat.Storage;
@@ -67,8 +69,8 @@ internal sealed class StoreOptions
     /// <summary>Compression of written snapshots; added only to commands that write.</summary>
     public Option<Compression?> Compression { get; } = new("--compression")
     {
-        Description = "Compression of stored snapshots (default: gzip for S3, none for a directory, which then restores directly with etcdctl)",
-        HelpName = "none|gzip",
+        Description = "Compression of stored snapshots (default: gzip for S3, none for a directory, which then restores directly with etcdctl); zstd is faster and smaller, and needs libzstd1",
+        HelpName = "none|gzip|zstd",
     };
 
     public void AddTo(Command command, bool writes = false)
@@ -114,8 +116,13 @@ internal sealed class StoreOptions
     }
 
     /// <summary>The compression asked for, else the store's default (gzip for S3).</summary>
-    public Compression CompressionFor(ParseResult parse) =>
-        parse.GetValue(Compression) ?? (Read(parse).IsS3 ? Core.Snapshots.Compression.Gzip : Core.Snapshots.Compression.None);
+    /// <exception cref="CodecUnavailableException">It cannot be used on this machine: refused before anything is read.</exception>
+    public Compression CompressionFor(ParseResult parse)
+    {
+        var compression = parse.GetValue(Compression) ?? (Read(parse).IsS3 ? Core.Snapshots.Compression.Gzip : Core.Snapshots.Compression.None);
+        SnapshotCodec.ThrowIfUnavailable(compression);
+        return compression;
+    }
 
     /// <param name="create">False for commands that only read (list, restore): nothing is created.</param>
     public ISnapshotStore Open(ParseResult parse, TimeProvider time, bool create = true)

@@ -23,6 +23,7 @@ internal static class ErrorReporter
             RestoreRefusedException e => (ExitCodes.Refused, e.Message, e.Hint),
             Lifeboat.Etcd.Init.InitRefusedException e => (ExitCodes.Refused, e.Message, e.Hint),
             KeyUnavailableException e => (ExitCodes.Refused, e.Message, e.Hint),
+            CodecUnavailableException e => (ExitCodes.Refused, e.Message, e.Hint),
             LifeboatException e => (ExitCodes.InternalError, e.Message, e.Hint),
             ArgumentException e => (ExitCodes.Usage, e.Message, "see --help"),
             _ => (ExitCodes.InternalError, $"unexpected error: {exception.GetType().Name}: {exception.Message}",

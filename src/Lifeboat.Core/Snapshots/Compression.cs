@@ -4,5 +4,10 @@ namespace Lifeboat.Core.Snapshots;
 public enum Compression
 {
     None,
+
+    /// <summary>gzip (RFC 1952), possibly several members in a row; readable with any gunzip.</summary>
     Gzip,
+
+    /// <summary>zstd (RFC 8878) with content checksums, through the system's libzstd; readable with <c>zstd -d</c>.</summary>
+    Zstd,
 }

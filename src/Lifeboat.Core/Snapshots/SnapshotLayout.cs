@@ -4,7 +4,7 @@ using System.Text;
 namespace Lifeboat.Core.Snapshots;
 
 /// <summary>
-/// Owns the keys of etcd snapshots in a store: <c>etcd/&lt;kind&gt;-&lt;first&gt;-&lt;last&gt;-&lt;yyyyMMddTHHmmssZ&gt;.&lt;db|delta&gt;[.gz][.enc-&lt;keyid&gt;]</c>.
+/// Owns the keys of etcd snapshots in a store: <c>etcd/&lt;kind&gt;-&lt;first&gt;-&lt;last&gt;-&lt;yyyyMMddTHHmmssZ&gt;.&lt;db|delta&gt;[.gz|.zst][.enc-&lt;keyid&gt;]</c>.
 /// </summary>
 /// <remarks>
 /// Revisions are zero-padded to 12 digits so that a plain directory listing reads in order for any realistic
@@ -28,10 +28,7 @@ public static class SnapshotLayout
           .Append('-').Append(name.LastRevision.ToString("D12", CultureInfo.InvariantCulture))
           .Append('-').Append(name.CreatedAt.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture))
           .Append(name.Kind == SnapshotKind.Full ? ".db" : ".delta");
-        if (name.Compression == Compression.Gzip)
-        {
-            sb.Append(".gz");
-        }
+        sb.Append(Codecs.SnapshotCodec.Suffix(name.Compression));
 
         if (name.EncryptionKeyId is { } keyId)
         {
@@ -72,10 +69,15 @@ public static class SnapshotLayout
         }
 
         var compression = Compression.None;
-        if (rest.EndsWith(".gz", StringComparison.Ordinal))
+        foreach (var candidate in (ReadOnlySpan<Compression>)[Compression.Gzip, Compression.Zstd])
         {
-            compression = Compression.Gzip;
-            rest = rest[..^3];
+            var suffix = Codecs.SnapshotCodec.Suffix(candidate);
+            if (rest.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                compression = candidate;
+                rest = rest[..^suffix.Length];
+                break;
+            }
         }
 
         SnapshotKind kind;

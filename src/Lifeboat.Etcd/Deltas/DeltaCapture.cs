@@ -1,6 +1,6 @@
-using System.IO.Compression;
 using System.Runtime.CompilerServices;
 using Google.Protobuf;
+using Lifeboat.Core.Codecs;
 using Lifeboat.Core.Errors;
 using Lifeboat.Core.Scheduling;
 using Lifeboat.Core.Snapshots;
@@ -418,14 +418,9 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
             CreatedUnixSeconds = now.ToUnixTimeSeconds(),
         };
         await using var write = await store.BeginWriteAsync(cancellationToken);
-        if (options.Compression == Compression.Gzip)
+        await using (var sink = SnapshotCodec.Compressing(write.Content, options.Compression))
         {
-            await using var gzip = new GZipStream(write.Content, CompressionLevel.Fastest, leaveOpen: true);
-            await DeltaFile.WriteAsync(gzip, deltaHeader, records, cancellationToken);
-        }
-        else
-        {
-            await DeltaFile.WriteAsync(write.Content, deltaHeader, records, cancellationToken);
+            await DeltaFile.WriteAsync(sink, deltaHeader, records, cancellationToken);
         }
 
         var key = SnapshotLayout.ToKey(name);

@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.IO.Compression;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
+using Lifeboat.Core.Codecs;
 using Lifeboat.Core.Errors;
 using Lifeboat.Core.Restore;
 using Lifeboat.Core.Snapshots;
@@ -199,8 +199,9 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
 
     private async Task<Stream> OpenAsync(StoredSnapshot snapshot, CancellationToken cancellationToken)
     {
+        SnapshotCodec.ThrowIfUnavailable(snapshot.Name.Compression);
         var stream = await store.OpenReadAsync(snapshot.Key, cancellationToken);
-        return snapshot.Name.Compression == Compression.Gzip ? new GZipStream(stream, CompressionMode.Decompress) : stream;
+        return SnapshotCodec.Decompressing(stream, snapshot.Name.Compression);
     }
 
     /// <summary>Decompresses the full snapshot to <paramref name="path"/>, checking etcd's trailing SHA-256 of the database.</summary>

@@ -1,5 +1,5 @@
-using System.IO.Compression;
 using System.Security.Cryptography;
+using Lifeboat.Core.Codecs;
 using Lifeboat.Core.Errors;
 using Lifeboat.Core.Snapshots;
 using Lifeboat.Core.Storage;
@@ -73,9 +73,7 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var scanner = new BoltRevisionScanner();
-        var sink = compression == Compression.Gzip
-            ? new GZipStream(destination, CompressionLevel.Fastest, leaveOpen: true)
-            : destination;
+        var sink = SnapshotCodec.Compressing(destination, compression);
         try
         {
             long received = 0;
@@ -123,19 +121,13 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
 
             await sink.WriteAsync(etcdHash, cancellationToken);
             var bolt = scanner.Complete();
-            if (compression == Compression.Gzip)
-            {
-                await sink.DisposeAsync(); // writes the gzip trailer before the commit
-            }
+            await sink.DisposeAsync(); // writes the compression's trailer before the commit
 
             return (computed, bolt);
         }
         finally
         {
-            if (!ReferenceEquals(sink, destination))
-            {
-                await sink.DisposeAsync();
-            }
+            await sink.DisposeAsync();
         }
     }
 }

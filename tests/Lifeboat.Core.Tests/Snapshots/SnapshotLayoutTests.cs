@@ -24,6 +24,8 @@ public sealed class SnapshotLayoutTests
     [InlineData(SnapshotKind.Full, 0, 1, Compression.None, null)]
     [InlineData(SnapshotKind.Full, 0, 9_000_000_000_000_000_000, Compression.Gzip, "abc")]
     [InlineData(SnapshotKind.Delta, 5, 5, Compression.Gzip, null)]
+    [InlineData(SnapshotKind.Full, 0, 77, Compression.Zstd, "z9")]
+    [InlineData(SnapshotKind.Delta, 78, 80, Compression.Zstd, null)]
     [InlineData(SnapshotKind.Delta, 1_000_000_000_000, 2_000_000_000_000, Compression.None, "K1")]
     public void TryParse_OfToKey_RoundTrips(SnapshotKind kind, long first, long last, Compression compression, string? keyId)
     {

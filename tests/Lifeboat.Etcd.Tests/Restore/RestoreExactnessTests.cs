@@ -17,6 +17,7 @@ public sealed class RestoreExactnessTests : EtcdTest
     [Theory]
     [InlineData(1, Compression.None)]
     [InlineData(2, Compression.Gzip)]
+    [InlineData(3, Compression.Zstd)]
     public async Task Restore_AfterRandomWorkload_IsRevisionExactAtLatestAndIntermediatePoints(int seed, Compression compression)
     {
         using var client = Etcd.CreateClient();
