@@ -104,6 +104,35 @@ public sealed class EtcdS3CommandTests : EtcdTest
     }
 
     [Fact]
+    public async Task FullDeltaRestore_ThroughS3_WithZstd_RoundTrips()
+    {
+        using var client = Etcd.CreateClient();
+        for (var i = 0; i < 30; i++)
+        {
+            await PutAsync(client, $"/z/{i}", new string('z', 1000) + i);
+        }
+
+        var (full, _, fullErr) = await CliRunner.RunAsync(["etcd", "snapshot", "full", "--endpoints", Endpoint, .. S3("zstd"), "--compression", "zstd"]);
+        Assert.True(full == 0, fullErr);
+        var last = await PutAsync(client, "/z/last", "after");
+        var (delta, _, deltaErr) = await CliRunner.RunAsync(["etcd", "snapshot", "delta", "--endpoints", Endpoint, .. S3("zstd"), "--compression", "zstd"]);
+        Assert.True(delta == 0, deltaErr);
+
+        var keys = await ObjectKeysAsync("zstd/");
+        Assert.Equal(2, keys.Count);
+        Assert.All(keys, k => Assert.EndsWith(".zst", k, StringComparison.Ordinal));
+
+        var dataDir = Dir.Combine("zstd-restored");
+        var (restore, _, restoreErr) = await CliRunner.RunAsync(["etcd", "restore", .. S3("zstd"), "--data-dir", dataDir, .. Member()]);
+        Assert.True(restore == 0, restoreErr);
+        await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
+        using var restoredClient = restored.CreateClient();
+        Assert.Equal(last, (await restoredClient.StatusAsync(null, default)).Header.Revision);
+        Assert.Equal(new string('z', 1000) + "29", Assert.Single((await restoredClient.GetAsync("/z/29", default)).Kvs).Value.ToStringUtf8());
+        Assert.Equal("after", Assert.Single((await restoredClient.GetAsync("/z/last", default)).Kvs).Value.ToStringUtf8());
+    }
+
+    [Fact]
     public async Task Restore_ChainWithADeltaMissingFromTheBucket_NamesTheGap()
     {
         using var client = Etcd.CreateClient();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Lifeboat.Core.Errors;
 
@@ -48,6 +49,7 @@ public sealed class BoltRevisionScanner
     private readonly List<long> _leafIds = [];
     private readonly List<long> _leafRevisions = [];
     private readonly List<Capture> _captures = [];
+    private readonly List<LeafElement> _elements = [];
     private readonly Meta?[] _metas = new Meta?[2];
     private (long[] Ids, long[] Revisions)? _leafRevisionIndex;
     private byte[] _block = new byte[MinHeaderBytes];
@@ -125,10 +127,12 @@ public sealed class BoltRevisionScanner
             var capture = _captures[i];
             block.CopyTo(capture.Buffer.AsSpan(capture.Filled));
             capture.Filled += block.Length;
-            if (capture.Filled == capture.Buffer.Length)
+            if (capture.Filled == capture.Length)
             {
+                // Pooled: most multi-page leaves hold values and are not kept; the few kept ones are copied.
                 _captures.RemoveAt(i);
-                Summarize(capture.PageId, capture.Buffer, capture.Buffer);
+                Summarize(capture.PageId, capture.Buffer.AsSpan(0, capture.Length), null);
+                ArrayPool<byte>.Shared.Return(capture.Buffer);
             }
         }
 
@@ -150,7 +154,7 @@ public sealed class BoltRevisionScanner
                 }
                 else if (span <= _maxCapturedPageBytes)
                 {
-                    var capture = new Capture(_pageIndex, new byte[span]) { Filled = block.Length };
+                    var capture = new Capture(_pageIndex, ArrayPool<byte>.Shared.Rent((int)span), (int)span) { Filled = block.Length };
                     block.CopyTo(capture.Buffer);
                     _captures.Add(capture);
                 }
@@ -170,7 +174,8 @@ public sealed class BoltRevisionScanner
             return;
         }
 
-        if (!TryReadLeaf(page, out var elements))
+        var elements = _elements;
+        if (!TryReadLeaf(page, elements))
         {
             return; // stale or foreign bytes; the live tree never points here
         }
@@ -331,6 +336,13 @@ public sealed class BoltRevisionScanner
     private static bool TryReadLeaf(ReadOnlySpan<byte> page, out List<LeafElement> elements)
     {
         elements = [];
+        return TryReadLeaf(page, elements);
+    }
+
+    /// <summary>Reads a leaf page's elements into <paramref name="elements"/> (cleared first).</summary>
+    private static bool TryReadLeaf(ReadOnlySpan<byte> page, List<LeafElement> elements)
+    {
+        elements.Clear();
         var count = BinaryPrimitives.ReadUInt16LittleEndian(page[10..]);
         if (PageHeaderSize + (count * 16L) > page.Length)
         {
@@ -426,10 +438,11 @@ public sealed class BoltRevisionScanner
 
     private sealed record BucketRef(long Root, byte[]? Inline);
 
-    private sealed class Capture(long pageId, byte[] buffer)
+    private sealed class Capture(long pageId, byte[] buffer, int length)
     {
         public long PageId { get; } = pageId;
         public byte[] Buffer { get; } = buffer;
+        public int Length { get; } = length;
         public int Filled { get; set; }
     }
 }

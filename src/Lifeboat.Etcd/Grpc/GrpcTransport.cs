@@ -25,6 +25,14 @@ namespace Lifeboat.Etcd.Grpc;
 /// </remarks>
 public sealed class GrpcTransport : IDisposable
 {
+    /// <summary>
+    /// Each stream's HTTP/2 receive window. 2 MiB keeps a snapshot stream moving at etcd's pace on loopback and LAN;
+    /// 8 MiB was no faster (3.5-3.6 s per GB either way) but, when the consumer was slower than etcd (compressing),
+    /// held up to 8 MiB in 16 KiB pooled blocks beyond what the pool keeps, which showed as ~200 MiB of allocation and
+    /// ~40 MiB more peak memory per GB.
+    /// </summary>
+    private const int StreamWindowBytes = 2 * 1024 * 1024;
+
     private static readonly MediaTypeHeaderValue GrpcContentType = new("application/grpc");
 
     private readonly EtcdClientOptions _options;
@@ -48,7 +56,7 @@ public sealed class GrpcTransport : IDisposable
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             EnableMultipleHttp2Connections = true,
-            InitialHttp2StreamWindowSize = 8 * 1024 * 1024,
+            InitialHttp2StreamWindowSize = StreamWindowBytes,
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
             AutomaticDecompression = DecompressionMethods.None,
             UseProxy = false,
