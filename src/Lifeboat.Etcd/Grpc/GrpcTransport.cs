@@ -6,6 +6,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
+using Lifeboat.Core.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -320,25 +321,8 @@ public sealed class GrpcTransport : IDisposable
         }
     }
 
-    private bool ValidateServerCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
-    {
-        if (errors == SslPolicyErrors.None)
-        {
-            return true;
-        }
-
-        if (_trustedCas is null || certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0)
-        {
-            return false; // a name mismatch or a missing certificate is never excused
-        }
-
-        using var custom = new X509Chain();
-        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        custom.ChainPolicy.CustomTrustStore.AddRange(_trustedCas);
-        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using var leaf = new X509Certificate2(certificate);
-        return custom.Build(leaf);
-    }
+    private bool ValidateServerCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors) =>
+        CustomRootTrust.Validate(certificate, errors, _trustedCas);
 
     private static (X509Certificate2? Client, X509Certificate2Collection? Cas) LoadTls(EtcdClientOptions options)
     {

@@ -1,0 +1,305 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+
+namespace Lifeboat.Kubernetes.Config;
+
+/// <summary>Where to look for the cluster: the flags kubectl has for it, and the environment.</summary>
+public sealed record KubeConnectionOptions
+{
+    /// <summary><c>--kubeconfig</c>: this file only; it must exist.</summary>
+    public string? KubeconfigPath { get; init; }
+
+    /// <summary><c>--context</c>; else the kubeconfig's current-context.</summary>
+    public string? Context { get; init; }
+
+    /// <summary><c>-n</c>; else the context's namespace, else the service account's, else <c>default</c>.</summary>
+    public string? Namespace { get; init; }
+
+    /// <summary>Where a pod's service account is mounted.</summary>
+    public string ServiceAccountDirectory { get; init; } = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+    /// <summary>Reads environment variables (KUBECONFIG, HOME, KUBERNETES_SERVICE_HOST/PORT); replaceable in tests.</summary>
+    public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
+}
+
+/// <summary>
+/// Everything needed to talk to one API server, resolved from a kubeconfig (contexts, namespaces, client
+/// certificates, bearer tokens, CA data or files, exec plugins) or from a pod's service account, in kubectl's order:
+/// <c>--kubeconfig</c>, then <c>KUBECONFIG</c> (files merged, the first definition of a name wins), then
+/// <c>~/.kube/config</c>, then in-cluster.
+/// </summary>
+public sealed class KubeConnection : IDisposable
+{
+    public required Uri Server { get; init; }
+
+    public string Namespace { get; init; } = "default";
+
+    /// <summary>Roots to trust besides the system's; null trusts the system's only.</summary>
+    public X509Certificate2Collection? TrustedCas { get; init; }
+
+    public bool InsecureSkipTlsVerify { get; init; }
+
+    public string? TlsServerName { get; init; }
+
+    public X509Certificate2? ClientCertificate { get; init; }
+
+    public KubeCredentials? Credentials { get; init; }
+
+    /// <summary>Where this came from, for messages: a context and file, or the in-cluster service account.</summary>
+    public required string Source { get; init; }
+
+    /// <summary>Who we are, for messages; never a secret.</summary>
+    public string Identity => ClientCertificate is { } cert ? $"client certificate {cert.GetNameInfo(X509NameType.SimpleName, false)}"
+        : Credentials?.Describe() ?? "anonymous";
+
+    /// <exception cref="KubeConfigException">Nothing usable was found, or what was found is broken; the message says which.</exception>
+    public static KubeConnection Load(KubeConnectionOptions? options = null)
+    {
+        options ??= new KubeConnectionOptions();
+        var env = options.Environment;
+        var files = new List<string>();
+        if (options.KubeconfigPath is { Length: > 0 } explicitPath)
+        {
+            if (!File.Exists(explicitPath))
+            {
+                throw new KubeConfigException($"--kubeconfig {explicitPath} does not exist", "give the path of a kubeconfig file");
+            }
+
+            files.Add(explicitPath);
+        }
+        else if (env("KUBECONFIG") is { Length: > 0 } list)
+        {
+            files.AddRange(list.Split(':', StringSplitOptions.RemoveEmptyEntries).Where(File.Exists));
+        }
+        else if (env("HOME") is { Length: > 0 } home && Path.Combine(home, ".kube", "config") is var defaultPath && File.Exists(defaultPath))
+        {
+            files.Add(defaultPath);
+        }
+
+        if (files.Count > 0)
+        {
+            return FromKubeconfig(Merge(files.Select(Parse)), options, string.Join(":", files));
+        }
+
+        if (env("KUBERNETES_SERVICE_HOST") is { Length: > 0 } host && File.Exists(Path.Combine(options.ServiceAccountDirectory, "token")))
+        {
+            return InCluster(host, env("KUBERNETES_SERVICE_PORT"), options);
+        }
+
+        throw new KubeConfigException("no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config) and not running in a pod",
+            "pass --kubeconfig, or run inside the cluster with a service account");
+    }
+
+    /// <summary>Reads one kubeconfig file.</summary>
+    public static KubeConfigFile Parse(string path)
+    {
+        try
+        {
+            var deserializer = new DeserializerBuilder().IgnoreUnmatchedProperties().Build();
+            var config = deserializer.Deserialize<KubeConfigFile>(File.ReadAllText(path)) ?? new KubeConfigFile();
+            config.Directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            foreach (var cluster in config.Clusters ?? [])
+            {
+                cluster.Directory = config.Directory;
+            }
+
+            foreach (var user in config.Users ?? [])
+            {
+                user.Directory = config.Directory;
+            }
+
+            return config;
+        }
+        catch (YamlException ex)
+        {
+            throw new KubeConfigException($"kubeconfig {path} is not valid YAML (line {ex.Start.Line}): {ex.InnerException?.Message ?? ex.Message}",
+                "fix the file, or point --kubeconfig at another", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new KubeConfigException($"cannot read kubeconfig {path}: {ex.Message}", null, ex);
+        }
+    }
+
+    /// <summary>Merges kubeconfig files as kubectl does: the first file to define a name (or current-context) wins.</summary>
+    public static KubeConfigFile Merge(IEnumerable<KubeConfigFile> files)
+    {
+        var merged = new KubeConfigFile { Clusters = [], Users = [], Contexts = [] };
+        foreach (var file in files)
+        {
+            merged.CurrentContext ??= string.IsNullOrEmpty(file.CurrentContext) ? null : file.CurrentContext;
+            merged.Directory ??= file.Directory;
+            merged.Clusters.AddRange((file.Clusters ?? []).Where(c => merged.Clusters.All(m => m.Name != c.Name)));
+            merged.Users.AddRange((file.Users ?? []).Where(u => merged.Users.All(m => m.Name != u.Name)));
+            merged.Contexts.AddRange((file.Contexts ?? []).Where(c => merged.Contexts.All(m => m.Name != c.Name)));
+        }
+
+        return merged;
+    }
+
+    private static KubeConnection FromKubeconfig(KubeConfigFile config, KubeConnectionOptions options, string where)
+    {
+        var contextName = options.Context ?? config.CurrentContext
+            ?? throw new KubeConfigException($"kubeconfig {where} has no current-context", "pass --context NAME");
+        var context = config.Contexts!.FirstOrDefault(c => c.Name == contextName)?.Context
+            ?? throw new KubeConfigException($"context '{contextName}' is not in kubeconfig {where} (it has: {Names(config.Contexts!.Select(c => c.Name))})",
+                "pass --context with one of those");
+        var cluster = config.Clusters!.FirstOrDefault(c => c.Name == context.Cluster)
+            ?? throw new KubeConfigException($"context '{contextName}' names cluster '{context.Cluster}', which is not in kubeconfig {where}", null);
+        var user = context.User is { Length: > 0 } userName
+            ? config.Users!.FirstOrDefault(u => u.Name == userName)
+              ?? throw new KubeConfigException($"context '{contextName}' names user '{userName}', which is not in kubeconfig {where}", null)
+            : null;
+        var server = cluster.Cluster?.Server;
+        if (server is null || !Uri.TryCreate(server, UriKind.Absolute, out var serverUri) || serverUri.Scheme is not ("https" or "http"))
+        {
+            throw new KubeConfigException($"cluster '{cluster.Name}' has no https:// server URL ({server ?? "none"})", "set clusters[].cluster.server");
+        }
+
+        var (certificate, credentials) = user?.User is { } u ? LoadUser(user.Name!, u, user.Directory) : (null, null);
+        return new KubeConnection
+        {
+            Server = serverUri,
+            Namespace = options.Namespace ?? (context.Namespace is { Length: > 0 } ns ? ns : "default"),
+            TrustedCas = LoadCas(cluster.Cluster!.CertificateAuthorityData, Resolve(cluster.Cluster.CertificateAuthority, cluster.Directory), $"cluster '{cluster.Name}'"),
+            InsecureSkipTlsVerify = cluster.Cluster.InsecureSkipTlsVerify,
+            TlsServerName = cluster.Cluster.TlsServerName,
+            ClientCertificate = certificate,
+            Credentials = credentials,
+            Source = $"context '{contextName}' in {where}",
+        };
+    }
+
+    private static KubeConnection InCluster(string host, string? port, KubeConnectionOptions options)
+    {
+        var dir = options.ServiceAccountDirectory;
+        var authority = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host; // IPv6 service address
+        var namespaceFile = Path.Combine(dir, "namespace");
+        return new KubeConnection
+        {
+            Server = new Uri($"https://{authority}:{(port is { Length: > 0 } ? port : "443")}"),
+            Namespace = options.Namespace ?? (File.Exists(namespaceFile) ? File.ReadAllText(namespaceFile).Trim() : "default"),
+            TrustedCas = LoadCas(null, Path.Combine(dir, "ca.crt"), "the service account"),
+            Credentials = new TokenFileCredentials(Path.Combine(dir, "token")),
+            Source = $"in-cluster service account ({dir})",
+        };
+    }
+
+    private static (X509Certificate2? Certificate, KubeCredentials? Credentials) LoadUser(string name, UserConfig user, string? directory)
+    {
+        X509Certificate2? certificate = null;
+        var certPem = user.ClientCertificateData is { } certData ? Decode(certData, $"user '{name}' client-certificate-data")
+            : ReadText(Resolve(user.ClientCertificate, directory), $"user '{name}' client-certificate");
+        var keyPem = user.ClientKeyData is { } keyData ? Decode(keyData, $"user '{name}' client-key-data")
+            : ReadText(Resolve(user.ClientKey, directory), $"user '{name}' client-key");
+        if (certPem is not null || keyPem is not null)
+        {
+            if (certPem is null || keyPem is null)
+            {
+                throw new KubeConfigException($"user '{name}' has a client certificate without its key, or a key without its certificate", null);
+            }
+
+            try
+            {
+                certificate = X509Certificate2.CreateFromPem(certPem, keyPem);
+            }
+            catch (CryptographicException ex)
+            {
+                throw new KubeConfigException($"user '{name}' client certificate and key do not load: {ex.Message}", null, ex);
+            }
+        }
+
+        KubeCredentials? credentials = null;
+        if (user.Token is { Length: > 0 } token)
+        {
+            credentials = new StaticTokenCredentials(token);
+        }
+        else if (Resolve(user.TokenFile, directory) is { } tokenFile)
+        {
+            credentials = new TokenFileCredentials(tokenFile);
+        }
+        else if (user.Exec is { } exec)
+        {
+            credentials = new ExecCredentials(exec, directory);
+        }
+        else if (user.Username is { Length: > 0 } username)
+        {
+            credentials = new BasicCredentials(username, user.Password ?? "");
+        }
+        else if (user.AuthProvider is { } provider)
+        {
+            throw new KubeConfigException($"user '{name}' uses auth-provider '{(provider.TryGetValue("name", out var n) ? n : "?")}', which was removed from Kubernetes",
+                "use the provider's exec plugin (e.g. gke-gcloud-auth-plugin, kubelogin)");
+        }
+
+        return (certificate, credentials);
+    }
+
+    private static X509Certificate2Collection? LoadCas(string? data, string? file, string owner)
+    {
+        var pem = data is not null ? Decode(data, $"{owner} certificate-authority-data") : ReadText(file, $"{owner} certificate-authority");
+        if (pem is null)
+        {
+            return null;
+        }
+
+        var cas = new X509Certificate2Collection();
+        try
+        {
+            cas.ImportFromPem(pem);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new KubeConfigException($"{owner} certificate authority is not PEM: {ex.Message}", null, ex);
+        }
+
+        return cas.Count > 0 ? cas : throw new KubeConfigException($"{owner} certificate authority holds no certificate", null);
+    }
+
+    private static string? Resolve(string? path, string? directory) =>
+        string.IsNullOrEmpty(path) ? null : Path.IsPathRooted(path) || directory is null ? path : Path.Combine(directory, path);
+
+    private static string? ReadText(string? path, string what)
+    {
+        if (path is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new KubeConfigException($"{what} {path} cannot be read: {ex.Message}", null, ex);
+        }
+    }
+
+    private static string Decode(string base64, string what)
+    {
+        try
+        {
+            return Encoding.UTF8.GetString(Convert.FromBase64String(base64));
+        }
+        catch (FormatException ex)
+        {
+            throw new KubeConfigException($"{what} is not base64", null, ex);
+        }
+    }
+
+    private static string Names(IEnumerable<string?> names) => string.Join(", ", names.Where(n => n is not null).DefaultIfEmpty("none"));
+
+    public void Dispose()
+    {
+        ClientCertificate?.Dispose();
+        Credentials?.Dispose();
+        foreach (var ca in TrustedCas ?? [])
+        {
+            ca.Dispose();
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Lifeboat.Kubernetes.Config;
+
+/// <summary>How requests prove who they come from, besides a client certificate.</summary>
+public abstract class KubeCredentials : IDisposable
+{
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    /// <summary>A short description for <c>/config</c> and messages; never the secret.</summary>
+    public abstract string Describe();
+
+    /// <summary>The Authorization header to send; <paramref name="refresh"/> after a 401 asks for a fresh one.</summary>
+    public abstract ValueTask<AuthenticationHeaderValue?> AuthorizationAsync(bool refresh, CancellationToken cancellationToken);
+}
+
+/// <summary>A bearer token written in the kubeconfig.</summary>
+public sealed class StaticTokenCredentials(string token) : KubeCredentials
+{
+    public override string Describe() => "bearer token (kubeconfig)";
+
+    public override ValueTask<AuthenticationHeaderValue?> AuthorizationAsync(bool refresh, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<AuthenticationHeaderValue?>(new("Bearer", token));
+}
+
+/// <summary>
+/// A bearer token read from a file and read again whenever the file changes: projected service-account tokens are
+/// rotated by the kubelet (hourly by default) and a long-running process must follow.
+/// </summary>
+public sealed class TokenFileCredentials(string path, TimeProvider? time = null) : KubeCredentials
+{
+    private static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(1);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private string? _token;
+    private DateTime _modified;
+    private DateTimeOffset _readAt;
+
+    public string Path => path;
+
+    public override string Describe() => $"bearer token from {path}";
+
+    public override async ValueTask<AuthenticationHeaderValue?> AuthorizationAsync(bool refresh, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var now = _time.GetUtcNow();
+            if (_token is null || refresh || now - _readAt > MaxAge || File.GetLastWriteTimeUtc(path) != _modified)
+            {
+                try
+                {
+                    _modified = File.GetLastWriteTimeUtc(path);
+                    _token = (await File.ReadAllTextAsync(path, cancellationToken)).Trim();
+                    _readAt = now;
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw new KubeConfigException($"cannot read the token file {path}: {ex.Message}",
+                        "check that the service account token is mounted (automountServiceAccountToken)", ex);
+                }
+            }
+
+            return new AuthenticationHeaderValue("Bearer", _token);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _gate.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>HTTP basic authentication (kubeconfig username and password; rare, but still served by some clusters).</summary>
+public sealed class BasicCredentials(string username, string password) : KubeCredentials
+{
+    public override string Describe() => $"basic authentication as {username}";
+
+    public override ValueTask<AuthenticationHeaderValue?> AuthorizationAsync(bool refresh, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<AuthenticationHeaderValue?>(new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{username}:{password}"))));
+}
