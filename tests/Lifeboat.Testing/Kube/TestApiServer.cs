@@ -105,6 +105,15 @@ public sealed class TestApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Revokes a token: requests with it get 401 from now on.</summary>
+    public void RemoveIdentity(string token)
+    {
+        lock (_lock)
+        {
+            _identities.Remove(token);
+        }
+    }
+
     /// <summary>A connection for the client, as a kubeconfig would give (plain HTTP on loopback).</summary>
     public KubeConnection Connection(string token = AdminToken, string ns = "default") => new()
     {
