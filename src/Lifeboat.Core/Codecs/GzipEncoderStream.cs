@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using Lifeboat.Core.IO;
 
 namespace Lifeboat.Core.Codecs;
 
@@ -8,7 +9,7 @@ namespace Lifeboat.Core.Codecs;
 /// more allocation than the data. One repair too: when nothing was written, .NET writes no member at all, which no
 /// gzip reader accepts; this writes the canonical empty member instead. Never closes the destination.
 /// </summary>
-internal sealed class GzipEncoderStream : Stream
+internal sealed class GzipEncoderStream : WriteOnlyStream
 {
     private const int WriteSize = 128 * 1024;
 
@@ -27,19 +28,7 @@ internal sealed class GzipEncoderStream : Stream
         _gzip = new GZipStream(_pending, CompressionLevel.Fastest, leaveOpen: true);
     }
 
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
     public override bool CanWrite => !_disposed;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
@@ -79,12 +68,6 @@ internal sealed class GzipEncoderStream : Stream
         await _destination.WriteAsync(TakePending(), cancellationToken).ConfigureAwait(false);
         await _destination.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -1,4 +1,5 @@
 using Lifeboat.Core.Errors;
+using Lifeboat.Core.IO;
 using CompressionKind = Lifeboat.Core.Snapshots.Compression;
 
 namespace Lifeboat.Core.Codecs;
@@ -55,21 +56,10 @@ public static class SnapshotCodec
     private static int ZstdWorkers => Math.Clamp(Environment.ProcessorCount - 1, 1, 4);
 
     /// <summary>Passes writes through and leaves the destination open when disposed, like the compressing streams do.</summary>
-    private sealed class NonClosingStream(Stream inner) : Stream
+    private sealed class NonClosingStream(Stream inner) : WriteOnlyStream
     {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
 
         public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
 
         public override void Flush() => inner.Flush();
 
@@ -85,10 +75,5 @@ public static class SnapshotCodec
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
             inner.WriteAsync(buffer, cancellationToken);
 
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Lifeboat.Core.IO;
 
 namespace Lifeboat.Core.Codecs;
 
@@ -7,7 +8,7 @@ namespace Lifeboat.Core.Codecs;
 /// <c>libzstd.so.1</c>, optionally on its own worker threads. Disposing ends the frame; the inner stream stays open.
 /// Memory is bounded by zstd's window and job sizes (a few MiB at the low levels Lifeboat uses), never by the input.
 /// </summary>
-internal sealed class ZstdEncoderStream : Stream
+internal sealed class ZstdEncoderStream : WriteOnlyStream
 {
     private const int OutputSize = 128 * 1024;
     private const int EndFlush = 1;
@@ -44,19 +45,7 @@ internal sealed class ZstdEncoderStream : Stream
         _output = ArrayPool<byte>.Shared.Rent(OutputSize);
     }
 
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
     public override bool CanWrite => _output is not null;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
@@ -100,12 +89,6 @@ internal sealed class ZstdEncoderStream : Stream
         await DrainAsync(EndFlush, cancellationToken).ConfigureAwait(false);
         await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

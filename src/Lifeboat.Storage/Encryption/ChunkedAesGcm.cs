@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using Lifeboat.Core.Errors;
+using Lifeboat.Core.IO;
 
 namespace Lifeboat.Storage.Encryption;
 
@@ -56,7 +57,7 @@ internal static class ChunkedAesGcm
 }
 
 /// <summary>Encrypts what is written to it into <c>inner</c>; <see cref="FinishAsync"/> writes the final chunk.</summary>
-internal sealed class EncryptingStream : Stream
+internal sealed class EncryptingStream : WriteOnlyStream
 {
     private readonly Stream _inner;
     private readonly AesGcm _cipher;
@@ -79,10 +80,6 @@ internal sealed class EncryptingStream : Stream
         _plain = new byte[chunkSize];
         _sealed = new byte[chunkSize + ChunkedAesGcm.TagSize];
     }
-
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
 
     public override bool CanWrite => !_finished;
 
@@ -182,12 +179,6 @@ internal sealed class EncryptingStream : Stream
     }
 
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -1,4 +1,5 @@
 using Lifeboat.Core.Errors;
+using Lifeboat.Core.IO;
 
 namespace Lifeboat.Storage.Local;
 
@@ -12,7 +13,7 @@ namespace Lifeboat.Storage.Local;
 /// cache, was measured at a third of the system time of staging it through a 1 MB buffer or a thread-pool write
 /// (1 GB snapshot: 0.8 s against 2.7 s), which on a 2-core machine decides whether the snapshot keeps up with etcd.
 /// </remarks>
-internal sealed class GuardedWriteStream(FileStream inner, string root) : Stream
+internal sealed class GuardedWriteStream(FileStream inner, string root) : WriteOnlyStream
 {
     /// <summary>Writeback is started behind the writer every this many bytes (see <see cref="NativeMethods.StartWriteback"/>).</summary>
     private const long WritebackChunk = 8 << 20;
@@ -22,8 +23,6 @@ internal sealed class GuardedWriteStream(FileStream inner, string root) : Stream
 
     public FileStream Inner => inner;
 
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
     public override bool CanWrite => true;
     public override long Length => inner.Length;
 
@@ -82,7 +81,4 @@ internal sealed class GuardedWriteStream(FileStream inner, string root) : Stream
         return Task.CompletedTask;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

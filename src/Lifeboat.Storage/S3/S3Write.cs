@@ -3,12 +3,13 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Lifeboat.Core.Errors;
+using Lifeboat.Core.IO;
 using Lifeboat.Core.Storage;
 
 namespace Lifeboat.Storage.S3;
 
 /// <summary>One object being written to an <see cref="S3Store"/>: see the store's remarks for the protocol.</summary>
-internal sealed class S3Write : Stream, IStoreWrite
+internal sealed class S3Write : WriteOnlyStream, IStoreWrite
 {
     private readonly S3Store _store;
     private readonly S3StoreOptions _options;
@@ -35,10 +36,6 @@ internal sealed class S3Write : Stream, IStoreWrite
     }
 
     public Stream Content => this;
-
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
 
     public override bool CanWrite => !_done;
 
@@ -88,12 +85,6 @@ internal sealed class S3Write : Stream, IStoreWrite
     }
 
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     public async Task<StoredObject> CommitAsync(string key, bool overwrite, CancellationToken cancellationToken)
     {
