@@ -133,22 +133,22 @@ public sealed class TestApiServer : IAsyncDisposable
         {
             var meta = item["metadata"]!.AsObject();
             var key = Key(resource, (string?)meta["namespace"], (string)meta["name"]!);
-            var type = _objects.ContainsKey(key) ? WatchEvent<Lifeboat.Kubernetes.Models.GenericObject>.Modified : WatchEvent<Lifeboat.Kubernetes.Models.GenericObject>.Added;
-            if (!_objects.TryGetValue(key, out var existing))
+            var exists = _objects.TryGetValue(key, out var existing);
+            if (existing is not null)
+            {
+                meta["uid"] = existing["metadata"]!["uid"]!.DeepClone();
+                meta["creationTimestamp"] = existing["metadata"]!["creationTimestamp"]!.DeepClone();
+            }
+            else
             {
                 meta["uid"] ??= Guid.NewGuid().ToString();
                 meta["creationTimestamp"] ??= Now();
                 meta["generation"] ??= 1;
             }
-            else
-            {
-                meta["uid"] = existing["metadata"]!["uid"]!.DeepClone();
-                meta["creationTimestamp"] = existing["metadata"]!["creationTimestamp"]!.DeepClone();
-            }
 
             item["apiVersion"] ??= resource.ApiVersion;
             item["kind"] ??= resource.Kind;
-            Commit(resource, key, item, type);
+            Commit(resource, key, item, exists ? "MODIFIED" : "ADDED");
             return (JsonObject)item.DeepClone();
         }
     }
@@ -170,7 +170,7 @@ public sealed class TestApiServer : IAsyncDisposable
             var key = Key(resource, ns, name);
             var item = (JsonObject)_objects[key].DeepClone();
             change(item);
-            Commit(resource, key, item, WatchEvent<Lifeboat.Kubernetes.Models.GenericObject>.Modified);
+            Commit(resource, key, item, "MODIFIED");
         }
     }
 
