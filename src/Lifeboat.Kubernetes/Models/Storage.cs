@@ -105,3 +105,45 @@ public sealed class StorageClass : KubeObject
 
     public bool? AllowVolumeExpansion { get; set; }
 }
+
+/// <summary>core/v1 PersistentVolume (cluster-scoped): which CSI driver serves a claim's volume.</summary>
+public sealed class PersistentVolume : KubeObject
+{
+    public PersistentVolumeSpec Spec { get; set; } = new();
+
+    public PersistentVolumeStatus? Status { get; set; }
+}
+
+public sealed class PersistentVolumeSpec
+{
+    public Dictionary<string, string>? Capacity { get; set; }
+
+    public CsiVolumeSource? Csi { get; set; }
+
+    public ObjectReference? ClaimRef { get; set; }
+
+    public string? StorageClassName { get; set; }
+
+    public string? VolumeMode { get; set; }
+
+    /// <summary><c>Delete</c> or <c>Retain</c>.</summary>
+    public string? PersistentVolumeReclaimPolicy { get; set; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
+public sealed class CsiVolumeSource
+{
+    public string? Driver { get; set; }
+
+    public string? VolumeHandle { get; set; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
+public sealed class PersistentVolumeStatus
+{
+    public string? Phase { get; set; }
+}

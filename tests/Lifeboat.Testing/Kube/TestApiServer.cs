@@ -53,7 +53,7 @@ public sealed class TestApiServer : IAsyncDisposable
         {
             KubeResource.Namespaces, KubeResource.PersistentVolumeClaims, KubeResource.PersistentVolumes, KubeResource.Pods,
             KubeResource.Events, KubeResource.ConfigMaps, KubeResource.Secrets, KubeResource.StorageClasses, KubeResource.Deployments,
-            KubeResource.StatefulSets, KubeResource.VolumeSnapshots, KubeResource.VolumeSnapshotContents, KubeResource.VolumeSnapshotClasses,
+            KubeResource.StatefulSets, KubeResource.ReplicaSets, KubeResource.VolumeSnapshots, KubeResource.VolumeSnapshotContents, KubeResource.VolumeSnapshotClasses,
         })
         {
             Serve(resource, hasStatus: resource.Plural is not ("configmaps" or "secrets" or "storageclasses" or "volumesnapshotclasses" or "events"));
@@ -162,15 +162,61 @@ public sealed class TestApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Changes an object in place as a controller would (status included), bumping its resourceVersion.</summary>
-    public void Mutate(KubeResource resource, string? ns, string name, Action<JsonObject> change)
+    /// <summary>
+    /// Changes an object in place as a controller would (status included), bumping its resourceVersion when something
+    /// changed; an object being deleted whose last finalizer goes is removed. False when the object does not exist.
+    /// </summary>
+    public bool Mutate(KubeResource resource, string? ns, string name, Action<JsonObject> change)
     {
         lock (_lock)
         {
             var key = Key(resource, ns, name);
-            var item = (JsonObject)_objects[key].DeepClone();
+            if (!_objects.TryGetValue(key, out var current))
+            {
+                return false;
+            }
+
+            var item = (JsonObject)current.DeepClone();
             change(item);
+            if (JsonNode.DeepEquals(item, current))
+            {
+                return true;
+            }
+
+            if (item["metadata"]!["deletionTimestamp"] is not null && (item["metadata"]!["finalizers"] as JsonArray ?? []).Count == 0)
+            {
+                _objects.Remove(key);
+                Record(resource, "DELETED", item);
+                return true;
+            }
+
             Commit(resource, key, item, "MODIFIED");
+            return true;
+        }
+    }
+
+    /// <summary>Copies of every stored object of a resource (in one namespace, or all when <paramref name="ns"/> is null).</summary>
+    public List<JsonObject> All(KubeResource resource, string? ns = null)
+    {
+        lock (_lock)
+        {
+            return Matching(resource, ns, LabelSelectorExpression.Parse(null), []).Select(i => (JsonObject)i.DeepClone()).ToList();
+        }
+    }
+
+    /// <summary>Removes an object at once, finalizers or not, as the garbage collector would after they are done.</summary>
+    public bool Remove(KubeResource resource, string? ns, string name)
+    {
+        lock (_lock)
+        {
+            var key = Key(resource, ns, name);
+            if (!_objects.Remove(key, out var gone))
+            {
+                return false;
+            }
+
+            Record(resource, "DELETED", gone);
+            return true;
         }
     }
 
@@ -247,7 +293,7 @@ public sealed class TestApiServer : IAsyncDisposable
             switch (verb)
             {
                 case "get":
-                    await WriteJsonAsync(http, HttpStatusCode.OK, Get(resource, ns, name!));
+                    await WriteJsonAsync(http, HttpStatusCode.OK, View(resource, ns, name!, sub));
                     break;
                 case "list":
                     await WriteJsonAsync(http, HttpStatusCode.OK, List(resource, ns, request.Query));
@@ -262,7 +308,7 @@ public sealed class TestApiServer : IAsyncDisposable
                     await WriteJsonAsync(http, HttpStatusCode.OK, Update(resource, ns, name!, sub, await BodyAsync(http)));
                     break;
                 case "patch":
-                    var patched = Patch(Get(resource, ns, name!), request.ContentType ?? "", await new StreamReader(request.Body).ReadToEndAsync());
+                    var patched = Patch(View(resource, ns, name!, sub), request.ContentType ?? "", await new StreamReader(request.Body).ReadToEndAsync());
                     await WriteJsonAsync(http, HttpStatusCode.OK, Update(resource, ns, name!, sub, patched));
                     break;
                 case "delete":
@@ -276,6 +322,45 @@ public sealed class TestApiServer : IAsyncDisposable
             await WriteStatusAsync(http, error.Code, error.Reason, error.Message, name, resource);
         }
     }
+
+    /// <summary>The object, or its <c>scale</c> subresource (autoscaling/v1 Scale) for the kinds that have one.</summary>
+    private JsonObject View(KubeResource resource, string? ns, string name, string? sub)
+    {
+        var item = Get(resource, ns, name);
+        switch (sub)
+        {
+            case null or "status":
+                return item;
+            case "scale" when HasScale(resource):
+                var meta = item["metadata"]!;
+                return new JsonObject
+                {
+                    ["apiVersion"] = "autoscaling/v1",
+                    ["kind"] = "Scale",
+                    ["metadata"] = new JsonObject
+                    {
+                        ["name"] = meta["name"]!.DeepClone(),
+                        ["namespace"] = meta["namespace"]!.DeepClone(),
+                        ["uid"] = meta["uid"]!.DeepClone(),
+                        ["resourceVersion"] = meta["resourceVersion"]!.DeepClone(),
+                        ["creationTimestamp"] = meta["creationTimestamp"]!.DeepClone(),
+                    },
+                    ["spec"] = new JsonObject { ["replicas"] = item["spec"]?["replicas"]?.DeepClone() ?? 1 },
+                    ["status"] = new JsonObject
+                    {
+                        ["replicas"] = item["status"]?["replicas"]?.DeepClone() ?? 0,
+                        ["selector"] = LabelSelectorText(item["spec"]?["selector"]),
+                    },
+                };
+            default:
+                throw new ApiError(HttpStatusCode.NotFound, "NotFound", "the server could not find the requested resource");
+        }
+    }
+
+    private static bool HasScale(KubeResource resource) => resource.Group == "apps" && resource.Plural is "deployments" or "statefulsets" or "replicasets";
+
+    private static string LabelSelectorText(JsonNode? selector) =>
+        string.Join(',', (selector?["matchLabels"] as JsonObject ?? []).Select(kv => $"{kv.Key}={kv.Value}"));
 
     private JsonObject Get(KubeResource resource, string? ns, string name)
     {
@@ -504,6 +589,7 @@ public sealed class TestApiServer : IAsyncDisposable
 
             item["apiVersion"] = resource.ApiVersion;
             item["kind"] = resource.Kind;
+            Admission.Admit(resource, item, null);
             meta["uid"] = Guid.NewGuid().ToString();
             meta["creationTimestamp"] = Now();
             meta["generation"] = 1;
@@ -526,6 +612,25 @@ public sealed class TestApiServer : IAsyncDisposable
 
     private JsonObject Update(KubeResource resource, string? ns, string name, string? sub, JsonObject item)
     {
+        if (sub == "scale" && HasScale(resource))
+        {
+            var replicas = item["spec"]?["replicas"]?.GetValue<int>() ?? 0;
+            if (replicas < 0)
+            {
+                throw new ApiError(HttpStatusCode.UnprocessableEntity, "Invalid",
+                    $"Scale.autoscaling \"{name}\" is invalid: spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0");
+            }
+
+            lock (_lock)
+            {
+                var whole = Get(resource, ns, name);
+                whole["metadata"]!["resourceVersion"] = (string?)item["metadata"]?["resourceVersion"] ?? (string?)whole["metadata"]!["resourceVersion"];
+                whole["spec"]!["replicas"] = replicas;
+                Update(resource, ns, name, null, whole);
+                return View(resource, ns, name, sub);
+            }
+        }
+
         if (sub is not (null or "status"))
         {
             throw new ApiError(HttpStatusCode.NotFound, "NotFound", $"the server could not find the requested resource ({sub})");
@@ -572,6 +677,8 @@ public sealed class TestApiServer : IAsyncDisposable
                 {
                     next["status"] = current["status"]?.DeepClone();
                 }
+
+                Admission.Admit(resource, next, current);
 
                 if (!JsonNode.DeepEquals(current["spec"], next["spec"]))
                 {
@@ -872,7 +979,7 @@ public sealed class TestApiServer : IAsyncDisposable
         }
     }
 
-    private sealed class ApiError(HttpStatusCode code, string reason, string message) : Exception(message)
+    internal sealed class ApiError(HttpStatusCode code, string reason, string message) : Exception(message)
     {
         public HttpStatusCode Code { get; } = code;
 
