@@ -66,6 +66,32 @@ public sealed class FullSnapshotSchedule
     }
 
     /// <summary>
+    /// The latest scheduled time at or before <paramref name="now"/> (the slot a job started for that schedule belongs
+    /// to, however late it started); searched back up to about a year.
+    /// </summary>
+    /// <exception cref="ArgumentException">The schedule has no time in the year before <paramref name="now"/>.</exception>
+    public DateTimeOffset LatestAtOrBefore(DateTimeOffset now)
+    {
+        foreach (var window in new[] { TimeSpan.FromHours(1), TimeSpan.FromDays(1), TimeSpan.FromDays(8), TimeSpan.FromDays(32), TimeSpan.FromDays(367) })
+        {
+            DateTimeOffset? latest = null;
+            var at = now - window - TimeSpan.FromMinutes(1);
+            while (NextAfter(at) is var next && next <= now)
+            {
+                latest = next;
+                at = next;
+            }
+
+            if (latest is { } found)
+            {
+                return found;
+            }
+        }
+
+        throw new ArgumentException($"schedule '{Expression}' has no time in the year before {now:u}");
+    }
+
+    /// <summary>
     /// Whether a full snapshot is due at <paramref name="now"/>: a scheduled time has passed since the last full
     /// snapshot (or there is none). A time missed while the sidecar was down makes one due at once, not two.
     /// </summary>
