@@ -31,9 +31,21 @@ public static class ExitCodes
     /// </summary>
     public const int Refused = 7;
 
+    /// <summary>
+    /// The Kubernetes API could not be reached or refused a request: connection or TLS failure, 401 credentials not
+    /// accepted, 403 RBAC (the message names the verb and resource), a conflict or an invalid object.
+    /// </summary>
+    public const int KubernetesError = 8;
+
+    /// <summary>
+    /// A volume snapshot or restore was started and did not complete: the CSI driver failed it, it was not cut or ready
+    /// in time, a restored claim did not bind. The message says what state was left.
+    /// </summary>
+    public const int VolumeFailed = 9;
+
     /// <summary>Interrupted (SIGINT/SIGTERM) before finishing; nothing partial was kept.</summary>
     public const int Interrupted = 130;
 
     public const string HelpText =
-        "Exit codes: 0 success, 1 internal error, 2 usage, 3 etcd unreachable, 4 etcd error, 5 store error, 6 integrity error, 7 refused (nothing changed), 130 interrupted.";
+        "Exit codes: 0 success, 1 internal error, 2 usage, 3 etcd unreachable, 4 etcd error, 5 store error, 6 integrity error, 7 refused (nothing changed), 8 Kubernetes API error, 9 volume snapshot or restore failed, 130 interrupted.";
 }

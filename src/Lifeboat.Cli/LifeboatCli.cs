@@ -53,6 +53,7 @@ internal static class LifeboatCli
         var root = new RootCommand("Lifeboat: backup and restore for Kubernetes clusters (etcd, volumes, resources).\n" + ExitCodes.HelpText);
         root.Options.Add(verbose);
         root.Subcommands.Add(EtcdCommands.Create(context));
+        root.Subcommands.Add(VolumeCommands.Create(context));
         return (root, verbose);
     }
 
