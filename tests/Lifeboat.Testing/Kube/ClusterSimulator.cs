@@ -78,7 +78,7 @@ public sealed class ClusterSimulator : IAsyncDisposable
         return new ClusterSimulator(server);
     }
 
-    /// <summary>Creates a claim as a user would and lets the provisioner bind it; data written to its volume.</summary>
+    /// <summary>Creates a claim and runs the controllers once (an Immediate class binds it then); data is written to its volume.</summary>
     public JsonObject AddClaim(string ns, string name, string size = "1Gi", string? data = null, string storageClass = "standard", string volumeMode = "Filesystem")
     {
         var claim = _server.Seed(KubeResource.PersistentVolumeClaims, Json("""
@@ -87,9 +87,9 @@ public sealed class ClusterSimulator : IAsyncDisposable
                      "resources":{"requests":{"storage":"<5>"}}},
              "status":{"phase":"Pending"}}
             """, name, ns, Admission.PvcProtection, storageClass, volumeMode, size));
+        Reconcile();
         if (data is not null)
         {
-            Reconcile();
             WriteVolume(ns, name, data);
         }
 
