@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Lifeboat.Kubernetes.Client;
 using Lifeboat.Kubernetes.Volumes;
+using Lifeboat.Testing;
 using Lifeboat.Testing.Kube;
 
 namespace Lifeboat.Kubernetes.Tests.Volumes;
@@ -9,6 +10,9 @@ namespace Lifeboat.Kubernetes.Tests.Volumes;
 public abstract class VolumeTestBase : IAsyncLifetime
 {
     protected const string Ns = "app";
+
+    /// <summary>The clock of the server, the simulated controllers and Lifeboat: real speed, movable forward.</summary>
+    protected ShiftedTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 21, 14, 7, 0, TimeSpan.Zero));
 
     protected TestApiServer Server { get; private set; } = null!;
 
@@ -22,7 +26,7 @@ public abstract class VolumeTestBase : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = await TestApiServer.StartAsync();
+        Server = await TestApiServer.StartAsync(Clock);
         Server.CreateNamespace(Ns);
         Cluster = ClusterSimulator.Start(Server);
         Client = new KubeClient(Server.Connection(ns: Ns));
@@ -36,7 +40,7 @@ public abstract class VolumeTestBase : IAsyncLifetime
     }
 
     protected VolumeSnapshotter Snapshotter(KubeClient? client = null) =>
-        new(client ?? Client, Log, TimeProvider.System) { PollInterval = TimeSpan.FromMilliseconds(50) };
+        new(client ?? Client, Log, Clock) { PollInterval = TimeSpan.FromMilliseconds(50) };
 
     protected sealed class RecordingLog : IStepLog
     {

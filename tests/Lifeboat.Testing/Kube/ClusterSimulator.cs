@@ -276,7 +276,7 @@ public sealed class ClusterSimulator : IAsyncDisposable
                     ["status"] = new JsonObject
                     {
                         ["snapshotHandle"] = "snap-" + Guid.NewGuid().ToString("N")[..12],
-                        ["creationTime"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000,
+                        ["creationTime"] = _server.Time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000,
                         ["restoreSize"] = Quantity.Parse(size).Bytes,
                         ["readyToUse"] = false,
                     },
@@ -285,7 +285,7 @@ public sealed class ClusterSimulator : IAsyncDisposable
                 _server.Mutate(KubeResource.VolumeSnapshots, ns, name, s => s["status"] = new JsonObject
                 {
                     ["boundVolumeSnapshotContentName"] = contentName,
-                    ["creationTime"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                    ["creationTime"] = _server.Time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
                     ["restoreSize"] = size,
                     ["readyToUse"] = false,
                 });
@@ -321,7 +321,7 @@ public sealed class ClusterSimulator : IAsyncDisposable
                     ["readyToUse"] = false,
                     ["error"] = new JsonObject
                     {
-                        ["time"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                        ["time"] = _server.Time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
                         ["message"] = message,
                     },
                 };
@@ -589,7 +589,7 @@ public sealed class ClusterSimulator : IAsyncDisposable
             ["reason"] = reason,
             ["message"] = message,
             ["count"] = 1,
-            ["lastTimestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            ["lastTimestamp"] = _server.Time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
         });
     }
 

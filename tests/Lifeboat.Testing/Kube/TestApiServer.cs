@@ -62,6 +62,9 @@ public sealed class TestApiServer : IAsyncDisposable
 
     public Uri Url { get; private set; } = null!;
 
+    /// <summary>The server's clock (creationTimestamps); simulated controllers use it too.</summary>
+    public TimeProvider Time => _time;
+
     /// <summary>How often watches get a BOOKMARK when they asked for them.</summary>
     public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromSeconds(1);
 
