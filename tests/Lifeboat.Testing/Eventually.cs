@@ -39,4 +39,8 @@ public static class Eventually
 
         throw new TimeoutException($"{what} did not succeed within {timeout.TotalSeconds} s: {last?.Message}", last);
     }
+
+    /// <summary>Waits until <paramref name="condition"/> holds (checked every 20-250 ms), failing after <paramref name="timeout"/> (10 s by default).</summary>
+    public static Task TrueAsync(Func<bool> condition, TimeSpan? timeout = null, string what = "the condition") =>
+        SucceedsAsync(_ => condition() ? Task.FromResult(true) : throw new InvalidOperationException("not yet"), timeout ?? TimeSpan.FromSeconds(10), what);
 }

@@ -209,7 +209,8 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
 
                 driver = content?.Spec.Driver;
                 mode = content?.Spec.SourceVolumeMode;
-                if (restoreSize is null && content?.Status?.RestoreSize is { } bytes)
+                // Drivers do not always agree with themselves (the content's bytes vs the snapshot's quantity): take the larger.
+                if (content?.Status?.RestoreSize is { } bytes && (restoreSize is null || bytes > restoreSize.Value.Value))
                 {
                     restoreSize = Quantity.FromBytes(bytes);
                 }
@@ -227,7 +228,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
         string? driver, string? sourceMode, CancellationToken cancellationToken)
     {
         var ns = options.Namespace;
-        var className = options.StorageClass ?? like?.Spec.StorageClassName;
+        var className = options.StorageClass ?? like?.Spec.StorageClassName ?? await ClassOfDriverAsync(driver, cancellationToken);
         if (className is not null && driver is not null)
         {
             try
@@ -295,6 +296,33 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
                 DataSource = new TypedLocalObjectReference { ApiGroup = reference.ApiGroup, Kind = reference.Kind, Name = reference.Name },
             },
         };
+    }
+
+    /// <summary>With no claim to copy from: the storage class of the snapshot's driver (its default one, or the only one); else null (the cluster default).</summary>
+    private async Task<string?> ClassOfDriverAsync(string? driver, CancellationToken cancellationToken)
+    {
+        if (driver is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var classes = await client.ListAllAsync<StorageClass>(KubeResource.StorageClasses, null, null, cancellationToken)
+                .Where(c => c.Provisioner == driver).ToListAsync(cancellationToken);
+            var chosen = classes.Count == 1 ? classes[0]
+                : classes.SingleOrDefault(c => c.Metadata.Annotation("storageclass.kubernetes.io/is-default-class") == "true");
+            if (chosen is null)
+            {
+                log.Warn($"the source claim is gone and no single storage class of driver {driver} stands out; using the cluster's default class (pass --storage-class to choose)");
+            }
+
+            return chosen?.Metadata.Name;
+        }
+        catch (KubeForbiddenException)
+        {
+            return null;
+        }
     }
 
     private static Dictionary<string, string> Annotations(PersistentVolumeClaim? like, string restoredFrom)
@@ -371,8 +399,9 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
 
             return events.OrderBy(e => e.LastTimestamp ?? e.EventTime ?? e.Metadata.CreationTimestamp).LastOrDefault()?.Message;
         }
-        catch (KubeForbiddenException)
+        catch (KubeException ex) when (ex is not KubeUnauthorizedException)
         {
+            // Events only explain the wait; not being able to read them must not end it.
             return null;
         }
     }

@@ -57,6 +57,9 @@ public sealed class ClusterSimulator : IAsyncDisposable
     /// <summary>Per source claim name.</summary>
     public ConcurrentDictionary<string, SnapshotBehavior> SnapshotsOf { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>When set, the provisioner fails every claim with this message (a Warning event) and binds none.</summary>
+    public string? ProvisioningFailure { get; set; }
+
     /// <summary>How long a pod takes to go once its replica is removed.</summary>
     public TimeSpan PodShutdown { get; set; } = TimeSpan.FromMilliseconds(100);
 
@@ -363,6 +366,12 @@ public sealed class ClusterSimulator : IAsyncDisposable
             if ((string?)storageClass["volumeBindingMode"] == "WaitForFirstConsumer" && !inUse)
             {
                 Event(ns, "PersistentVolumeClaim", name, "Normal", "WaitForFirstConsumer", "waiting for first consumer to be created before binding");
+                continue;
+            }
+
+            if (ProvisioningFailure is { } failure)
+            {
+                Event(ns, "PersistentVolumeClaim", name, "Warning", "ProvisioningFailed", failure);
                 continue;
             }
 

@@ -387,7 +387,7 @@ public sealed class TestApiServer : IAsyncDisposable
             throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", $"unable to parse requirement: {ex.Message}");
         }
 
-        var fields = ParseFieldSelector(query["fieldSelector"]);
+        var fields = ParseFieldSelector(resource, query["fieldSelector"]);
         lock (_lock)
         {
             var matching = Matching(resource, ns, labels, fields).ToList();
@@ -433,23 +433,42 @@ public sealed class TestApiServer : IAsyncDisposable
     {
         var meta = item["metadata"]!.AsObject();
         var itemLabels = meta["labels"]?.AsObject().ToDictionary(kv => kv.Key, kv => (string)kv.Value!) ?? [];
-        return labels.Matches(itemLabels)
-            && (!fields.TryGetValue("metadata.name", out var n) || (string?)meta["name"] == n)
-            && (!fields.TryGetValue("metadata.namespace", out var s) || (string?)meta["namespace"] == s);
+        return labels.Matches(itemLabels) && fields.All(f => FieldValue(item, f.Key) == f.Value);
     }
 
-    private static Dictionary<string, string> ParseFieldSelector(string? selector)
+    /// <summary>A field by its dotted path ("" when absent, as the real server compares it).</summary>
+    private static string FieldValue(JsonObject item, string path)
+    {
+        JsonNode? node = item;
+        foreach (var part in path.Split('.'))
+        {
+            node = node?[part];
+        }
+
+        return node?.ToString() ?? "";
+    }
+
+    /// <summary>The field selectors the real server supports: metadata.name and .namespace everywhere, plus per-kind fields.</summary>
+    private static readonly Dictionary<string, string[]> FieldLabels = new(StringComparer.Ordinal)
+    {
+        ["events"] = ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid", "involvedObject.apiVersion",
+            "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"],
+        ["pods"] = ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.phase", "status.podIP", "status.nominatedNodeName"],
+    };
+
+    private static Dictionary<string, string> ParseFieldSelector(KubeResource resource, string? selector)
     {
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var term in (selector ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = term.Split('=', 2);
-            if (parts.Length != 2 || parts[0].TrimEnd('=') is not ("metadata.name" or "metadata.namespace"))
+            var field = parts[0].TrimEnd('=');
+            if (parts.Length != 2 || (field is not ("metadata.name" or "metadata.namespace") && !FieldLabels.GetValueOrDefault(resource.Plural, []).Contains(field)))
             {
                 throw new ApiError(HttpStatusCode.BadRequest, "BadRequest", $"field label not supported: {parts[0]}");
             }
 
-            fields[parts[0].TrimEnd('=')] = parts[1].TrimStart('=');
+            fields[field] = parts[1].TrimStart('=');
         }
 
         return fields;
@@ -459,7 +478,7 @@ public sealed class TestApiServer : IAsyncDisposable
     {
         var query = http.Request.Query;
         var labels = LabelSelectorExpression.Parse(query["labelSelector"]);
-        var fields = ParseFieldSelector(query["fieldSelector"]);
+        var fields = ParseFieldSelector(resource, query["fieldSelector"]);
         var bookmarks = query["allowWatchBookmarks"] == "true";
         var timeout = int.TryParse(query["timeoutSeconds"], out var seconds) ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan;
         var watcher = new Watcher(resource, ns, labels, fields);
@@ -592,6 +611,14 @@ public sealed class TestApiServer : IAsyncDisposable
 
             item["apiVersion"] = resource.ApiVersion;
             item["kind"] = resource.Kind;
+            if (resource == KubeResource.PersistentVolumeClaims && item["spec"] is JsonObject claimSpec && !claimSpec.ContainsKey("storageClassName"))
+            {
+                // The DefaultStorageClass admission plugin: a claim that names no class gets the default one.
+                claimSpec["storageClassName"] = Matching(KubeResource.StorageClasses, null, LabelSelectorExpression.Parse(null), [])
+                    .Where(c => (string?)c["metadata"]?["annotations"]?["storageclass.kubernetes.io/is-default-class"] == "true")
+                    .Select(c => c["metadata"]!["name"]!.DeepClone()).FirstOrDefault();
+            }
+
             Admission.Admit(resource, item, null);
             meta["uid"] = Guid.NewGuid().ToString();
             meta["creationTimestamp"] = Now();
