@@ -10,6 +10,9 @@ namespace Lifeboat.Cli;
 /// </summary>
 internal static class LifeboatCli
 {
+    /// <summary>No response files: an argument starting with '@' is a value (<c>--cron @hourly</c>), never a file to read arguments from.</summary>
+    internal static readonly ParserConfiguration Parsing = new() { ResponseFileTokenReplacer = null };
+
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, bool interactive, CancellationToken cancellationToken)
     {
         using var context = new CliContext(output, error, interactive, TimeProvider.System);
@@ -23,7 +26,7 @@ internal static class LifeboatCli
             return ErrorReporter.Report(ex, error, verbose: false);
         }
 
-        var parse = root.Parse(args);
+        var parse = root.Parse(args, Parsing);
         context.Verbose = parse.GetValue(verbose);
         if (parse.Errors.Count > 0)
         {
@@ -67,7 +70,7 @@ internal static class LifeboatCli
 
         var withoutConfig = args.Where((a, i) => a != ConfigFile.Flag && !a.StartsWith(ConfigFile.Flag + "=", StringComparison.Ordinal)
             && (i == 0 || args[i - 1] != ConfigFile.Flag)).ToArray();
-        var command = root.Parse(withoutConfig).CommandResult.Command;
+        var command = root.Parse(withoutConfig, Parsing).CommandResult.Command;
         return ConfigFile.Expand(args, command, Environment.GetEnvironmentVariable);
     }
 

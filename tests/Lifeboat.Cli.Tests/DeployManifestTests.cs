@@ -37,7 +37,7 @@ public sealed class DeployManifestTests
         var args = ((YamlSequenceNode)sidecar["args"]).Cast<YamlScalarNode>().Select(a => a.Value!).ToArray();
 
         using var context = new CliContext(TextWriter.Null, TextWriter.Null, interactive: false, TimeProvider.System);
-        var parse = LifeboatCli.CreateRoot(context).Root.Parse(args);
+        var parse = LifeboatCli.CreateRoot(context).Root.Parse(args, LifeboatCli.Parsing);
 
         Assert.True(parse.Errors.Count == 0, string.Join("; ", parse.Errors.Select(e => e.Message)));
         Assert.Equal("serve", parse.CommandResult.Command.Name);
@@ -48,5 +48,79 @@ public sealed class DeployManifestTests
         var initParse = LifeboatCli.CreateRoot(context).Root.Parse(((YamlSequenceNode)init["args"]).Cast<YamlScalarNode>().Select(a => a.Value!).ToArray());
         Assert.True(initParse.Errors.Count == 0, string.Join("; ", initParse.Errors.Select(e => e.Message)));
         Assert.Equal("init", initParse.CommandResult.Command.Name);
+    }
+
+    private static List<YamlMappingNode> Documents(params string[] path)
+    {
+        var yaml = new YamlStream();
+        using (var reader = new StreamReader(Path.Combine([RepositoryRoot(), .. path])))
+        {
+            yaml.Load(reader);
+        }
+
+        return yaml.Documents.Select(d => (YamlMappingNode)d.RootNode).ToList();
+    }
+
+    private static string Scalar(YamlNode node, params string[] keys)
+    {
+        foreach (var key in keys)
+        {
+            node = ((YamlMappingNode)node)[key];
+        }
+
+        return ((YamlScalarNode)node).Value!;
+    }
+
+    [Fact]
+    public void VolumeSnapshotter_CronJob_RunsTheScheduleCommand_NonRoot_WithoutOverlapOrDuplicates()
+    {
+        var cronJob = Documents("deploy", "volume-snapshotter", "cronjob.yaml").Single();
+        Assert.Equal("batch/v1", Scalar(cronJob, "apiVersion"));
+        Assert.Equal("Forbid", Scalar(cronJob, "spec", "concurrencyPolicy"));
+        var job = (YamlMappingNode)((YamlMappingNode)cronJob["spec"])["jobTemplate"];
+        Assert.InRange(int.Parse(Scalar(job, "spec", "backoffLimit"), System.Globalization.CultureInfo.InvariantCulture), 0, 3);
+        var pod = (YamlMappingNode)((YamlMappingNode)((YamlMappingNode)job["spec"])["template"])["spec"];
+        Assert.Equal("Never", Scalar(pod, "restartPolicy"));
+        Assert.Equal("true", Scalar(pod, "securityContext", "runAsNonRoot"));
+        Assert.Equal("volume-snapshotter", Scalar(pod, "serviceAccountName"));
+
+        var container = (YamlMappingNode)((YamlSequenceNode)pod["containers"])[0];
+        var args = ((YamlSequenceNode)container["args"]).Cast<YamlScalarNode>().Select(a => a.Value!).ToArray();
+        using var context = new CliContext(TextWriter.Null, TextWriter.Null, interactive: false, TimeProvider.System);
+        var parse = LifeboatCli.CreateRoot(context).Root.Parse(args, LifeboatCli.Parsing);
+        Assert.True(parse.Errors.Count == 0, string.Join("; ", parse.Errors.Select(e => e.Message)));
+        Assert.Equal("run", parse.CommandResult.Command.Name);
+        // The slot is computed from --cron: it must be the CronJob's own schedule.
+        Assert.Equal(Scalar(cronJob, "spec", "schedule"), args[Array.IndexOf(args, "--cron") + 1]);
+    }
+
+    [Fact]
+    public void VolumeSnapshotter_Rbac_NamesExactlyTheVerbsUsed_NoWildcards()
+    {
+        var docs = Documents("deploy", "volume-snapshotter", "rbac.yaml");
+        Assert.Equal(["ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"], docs.Select(d => Scalar(d, "kind")));
+        var rules = docs.Where(d => Scalar(d, "kind") is "Role" or "ClusterRole")
+            .SelectMany(d => ((YamlSequenceNode)d["rules"]).Cast<YamlMappingNode>())
+            .ToDictionary(
+                r => string.Join(",", ((YamlSequenceNode)r["resources"]).Cast<YamlScalarNode>().Select(n => n.Value)),
+                r => ((YamlSequenceNode)r["verbs"]).Cast<YamlScalarNode>().Select(n => n.Value!).Order(StringComparer.Ordinal).ToArray());
+
+        Assert.Equal(["create", "delete", "get", "list", "watch"], rules["volumesnapshots"]);
+        Assert.Equal(["get", "list"], rules["persistentvolumeclaims"]);
+        Assert.Equal(["get"], rules["persistentvolumes"]);
+        Assert.Equal(["get"], rules["storageclasses"]);
+        Assert.Equal(["get", "list"], rules["volumesnapshotclasses"]);
+        Assert.DoesNotContain(rules.Values.SelectMany(v => v), v => v == "*");
+    }
+
+    [Fact]
+    public void Dockerfile_RunsAsANonRootUser()
+    {
+        var lines = File.ReadAllLines(Path.Combine(RepositoryRoot(), "Dockerfile"));
+        var user = lines.Last(l => l.StartsWith("USER ", StringComparison.Ordinal));
+
+        Assert.NotEqual("0", user[5..].Split(':')[0]);
+        Assert.DoesNotContain("root", user, StringComparison.Ordinal);
+        Assert.StartsWith("ENTRYPOINT", lines.Last(l => l.Length > 0 && !l.StartsWith('#')), StringComparison.Ordinal);
     }
 }
