@@ -335,7 +335,10 @@ internal static class VolumeCommands
 
         private readonly Option<TimeSpan> _poll = new("--poll-interval")
         {
-            Description = "How often to re-read objects that cannot be watched", Hidden = true, DefaultValueFactory = _ => TimeSpan.FromSeconds(2), CustomParser = Durations.Parse,
+            Description = "How often to re-read objects that cannot be watched",
+            Hidden = true,
+            DefaultValueFactory = _ => TimeSpan.FromSeconds(2),
+            CustomParser = Durations.Parse,
         };
 
         public void AddTo(Command command)
@@ -369,12 +372,15 @@ internal static class VolumeCommands
     {
         private readonly Option<TimeSpan> _cut = new("--cut-timeout")
         {
-            Description = "How long the storage system may take to cut the snapshot (status.creationTime)", DefaultValueFactory = _ => TimeSpan.FromMinutes(10), CustomParser = Durations.Parse,
+            Description = "How long the storage system may take to cut the snapshot (status.creationTime)",
+            DefaultValueFactory = _ => TimeSpan.FromMinutes(10),
+            CustomParser = Durations.Parse,
         };
 
         private readonly Option<TimeSpan> _ready = new("--ready-timeout", "--timeout")
         {
-            Description = "How long it may then take to be ready to use (uploads of large volumes take hours on some clouds)", DefaultValueFactory = _ => TimeSpan.FromHours(2),
+            Description = "How long it may then take to be ready to use (uploads of large volumes take hours on some clouds)",
+            DefaultValueFactory = _ => TimeSpan.FromHours(2),
             CustomParser = Durations.Parse,
         };
 

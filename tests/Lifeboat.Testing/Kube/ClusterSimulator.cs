@@ -267,8 +267,11 @@ public sealed class ClusterSimulator : IAsyncDisposable
                     {
                         ["volumeSnapshotRef"] = new JsonObject
                         {
-                            ["apiVersion"] = KubeResource.VolumeSnapshots.ApiVersion, ["kind"] = "VolumeSnapshot",
-                            ["name"] = name, ["namespace"] = ns, ["uid"] = meta["uid"]!.DeepClone(),
+                            ["apiVersion"] = KubeResource.VolumeSnapshots.ApiVersion,
+                            ["kind"] = "VolumeSnapshot",
+                            ["name"] = name,
+                            ["namespace"] = ns,
+                            ["uid"] = meta["uid"]!.DeepClone(),
                         },
                         ["deletionPolicy"] = snapshotClass["deletionPolicy"]?.DeepClone(),
                         ["driver"] = driver,
@@ -465,12 +468,14 @@ public sealed class ClusterSimulator : IAsyncDisposable
                 {
                     ["metadata"] = new JsonObject
                     {
-                        ["name"] = replicaSet, ["namespace"] = ns,
+                        ["name"] = replicaSet,
+                        ["namespace"] = ns,
                         ["ownerReferences"] = new JsonArray(Owner(KubeResource.Deployments, deployment)),
                     },
                     ["spec"] = new JsonObject
                     {
-                        ["replicas"] = replicas, ["selector"] = deployment["spec"]!["selector"]!.DeepClone(),
+                        ["replicas"] = replicas,
+                        ["selector"] = deployment["spec"]!["selector"]!.DeepClone(),
                         ["template"] = deployment["spec"]!["template"]!.DeepClone(),
                     },
                 });
@@ -483,7 +488,10 @@ public sealed class ClusterSimulator : IAsyncDisposable
             var running = PodsOwnedBy(ns, replicaSet).Count;
             _server.Mutate(KubeResource.Deployments, ns, name, d => d["status"] = new JsonObject
             {
-                ["replicas"] = running, ["readyReplicas"] = running, ["availableReplicas"] = running, ["observedGeneration"] = d["metadata"]!["generation"]!.DeepClone(),
+                ["replicas"] = running,
+                ["readyReplicas"] = running,
+                ["availableReplicas"] = running,
+                ["observedGeneration"] = d["metadata"]!["generation"]!.DeepClone(),
             });
         }
 
@@ -538,7 +546,8 @@ public sealed class ClusterSimulator : IAsyncDisposable
                 {
                     ["metadata"] = new JsonObject
                     {
-                        ["name"] = name, ["namespace"] = ns,
+                        ["name"] = name,
+                        ["namespace"] = ns,
                         ["labels"] = owner["spec"]!["template"]!["metadata"]?["labels"]?.DeepClone(),
                         ["ownerReferences"] = new JsonArray(Owner(ownerResource, owner)),
                     },
