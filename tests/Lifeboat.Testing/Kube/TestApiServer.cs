@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -8,7 +9,11 @@ using Lifeboat.Kubernetes.Client;
 using Lifeboat.Kubernetes.Config;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Lifeboat.Testing.Kube;
@@ -71,17 +76,45 @@ public sealed class TestApiServer : IAsyncDisposable
     /// <summary>Requests served, by "VERB path" (for tests that count calls).</summary>
     public List<string> Requests { get; } = [];
 
-    public static async Task<TestApiServer> StartAsync(TimeProvider? time = null)
+    /// <summary>
+    /// Starts on a loopback port: plain HTTP, or HTTPS with <paramref name="tls"/>'s server certificate, where a client
+    /// certificate the test CA issued authenticates as its CN (register it with <c>AddIdentity("cert:&lt;CN&gt;", ...)</c>),
+    /// as the real server maps client certificates to users.
+    /// </summary>
+    public static async Task<TestApiServer> StartAsync(TimeProvider? time = null, TestCertificates? tls = null)
     {
         var server = new TestApiServer(time ?? TimeProvider.System);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (tls is null)
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        }
+        else
+        {
+            var certificate = X509Certificate2.CreateFromPemFile(tls.ServerCertFile, tls.ServerKeyFile);
+            var ca = X509CertificateLoader.LoadCertificateFromFile(tls.CaCertFile);
+            builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(https =>
+            {
+                https.ServerCertificate = certificate;
+                https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                https.ClientCertificateValidation = (cert, _, _) =>
+                {
+                    using var chain = new X509Chain();
+                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.Add(ca);
+                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    return chain.Build(cert);
+                };
+            })));
+        }
+
         var app = builder.Build();
         app.Run(server.HandleAsync);
         await app.StartAsync();
         server._app = app;
-        server.Url = new Uri(app.Urls.First());
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
         server.CreateNamespace("default");
         return server;
     }
@@ -268,7 +301,12 @@ public sealed class TestApiServer : IAsyncDisposable
         (string User, RbacRule[] Rules) identity;
         lock (_lock)
         {
-            if (!auth.StartsWith("Bearer ", StringComparison.Ordinal) || !_identities.TryGetValue(auth[7..], out identity))
+            var certificate = http.Connection.ClientCertificate?.GetNameInfo(X509NameType.SimpleName, false);
+            if (auth.StartsWith("Bearer ", StringComparison.Ordinal) && _identities.TryGetValue(auth[7..], out identity))
+            {
+                // A bearer token wins over a client certificate, as on the real server.
+            }
+            else if (certificate is null || !_identities.TryGetValue("cert:" + certificate, out identity))
             {
                 identity = default;
             }
