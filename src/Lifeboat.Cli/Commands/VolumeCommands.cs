@@ -396,9 +396,11 @@ internal static class VolumeCommands
     /// <summary>Steps on standard output (standard error when the output is JSON), warnings on standard error.</summary>
     private sealed class StepLog(CliContext context, OutputFormat format) : IStepLog
     {
+        private readonly Lock _lock = new();
+
         public void Info(string message)
         {
-            lock (this)
+            lock (_lock)
             {
                 (format == OutputFormat.Json ? context.Error : context.Output).WriteLine(message);
             }
@@ -406,7 +408,7 @@ internal static class VolumeCommands
 
         public void Warn(string message)
         {
-            lock (this)
+            lock (_lock)
             {
                 context.Error.WriteLine("warning: " + message);
             }

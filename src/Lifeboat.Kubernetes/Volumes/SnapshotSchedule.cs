@@ -84,7 +84,7 @@ public sealed class SnapshotScheduleRunner(KubeClient client, IStepLog log, Time
 
                     waits.Add(WaitAsync(snapshotter, snapshot, claimName, options.Wait, cancellationToken));
                 }
-                catch (VolumeRefusedException ex) when (ex.Message.Contains("not Bound", StringComparison.Ordinal))
+                catch (VolumeRefusedException ex) when (ex.ClaimNotBound)
                 {
                     log.Warn($"skipped PVC {ns}/{claimName}: {ex.Message}");
                     results.Add(new ClaimResult(ns, claimName, null, "skipped: not Bound", false));

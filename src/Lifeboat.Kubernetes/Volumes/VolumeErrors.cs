@@ -7,6 +7,9 @@ public sealed class VolumeRefusedException(string message, string? hint)
     : LifeboatException(message, hint, null)
 {
     public override bool IsTransient => false;
+
+    /// <summary>The claim is not Bound yet: a schedule skips it (a warning), on demand it is a refusal.</summary>
+    public bool ClaimNotBound { get; init; }
 }
 
 /// <summary>A snapshot or restore was started and did not complete: the driver failed it, or it was not cut, ready or bound in time.</summary>

@@ -68,7 +68,10 @@ public sealed class VolumeSnapshotter(KubeClient client, IStepLog log, TimeProvi
         {
             throw new VolumeRefusedException(
                 $"PVC {name} is {claim.Status?.Phase ?? "Pending"}, not Bound: a snapshot of an unbound claim fails and is not retried",
-                "wait until it is Bound (a WaitForFirstConsumer storage class binds it when a pod first mounts it)");
+                "wait until it is Bound (a WaitForFirstConsumer storage class binds it when a pod first mounts it)")
+            {
+                ClaimNotBound = true,
+            };
         }
 
         var driver = await DriverAsync(claim, cancellationToken);

@@ -23,6 +23,19 @@ public sealed class SnapshotScheduleTests : VolumeTestBase
         DryRun = dryRun,
     };
 
+    /// <summary>One run per hour for <paramref name="hours"/> hours; the last run's result.</summary>
+    private async Task<ScheduleRunResult> RunHourlyAsync(int hours, SnapshotScheduleOptions options)
+    {
+        ScheduleRunResult last = null!;
+        for (var hour = 0; hour < hours; hour++)
+        {
+            last = await Runner().RunAsync(options, default);
+            Clock.Advance(TimeSpan.FromHours(1));
+        }
+
+        return last;
+    }
+
     private List<string> SnapshotNamesInNs() => Server.All(KubeResource.VolumeSnapshots, Ns).Select(s => (string)s["metadata"]!["name"]!).Order(StringComparer.Ordinal).ToList();
 
     [Fact]
@@ -50,21 +63,12 @@ public sealed class SnapshotScheduleTests : VolumeTestBase
     public async Task Retention_KeepsTheNewestReadyPerClaim_AndNeverCountsTheFailedOnes()
     {
         Cluster.AddClaim(Ns, "db");
-        for (var hour = 0; hour < 3; hour++)
-        {
-            await Runner().RunAsync(Options(), default);
-            Clock.Advance(TimeSpan.FromHours(1));
-        }
+        await RunHourlyAsync(3, Options());
 
         // From now on the driver fails: the two good ones must stay, however many runs fail.
         Cluster.SnapshotsOf["db"] = new SnapshotBehavior { FailWith = "rpc error: code = Internal desc = disk detached" };
         var failing = Options() with { Wait = new SnapshotWaitOptions { CutTimeout = TimeSpan.FromMilliseconds(300) } };
-        ScheduleRunResult last = null!;
-        for (var hour = 0; hour < 3; hour++)
-        {
-            last = await Runner().RunAsync(failing, default);
-            Clock.Advance(TimeSpan.FromHours(1));
-        }
+        var last = await RunHourlyAsync(3, failing);
 
         Assert.Equal(1, last.Failures);
         Assert.Contains("disk detached", last.Claims.Single().Outcome, StringComparison.Ordinal);
@@ -78,11 +82,7 @@ public sealed class SnapshotScheduleTests : VolumeTestBase
     public async Task Retention_SparesTheKeepLabel_AndASnapshotAClaimIsBeingRestoredFrom()
     {
         Cluster.AddClaim(Ns, "db");
-        for (var hour = 0; hour < 3; hour++)
-        {
-            await Runner().RunAsync(Options(new TimedRetentionPolicy { KeepLast = 5 }), default);
-            Clock.Advance(TimeSpan.FromHours(1));
-        }
+        await RunHourlyAsync(3, Options(new TimedRetentionPolicy { KeepLast = 5 }));
 
         Server.Mutate(KubeResource.VolumeSnapshots, Ns, "db-hourly-202611211400", s => s["metadata"]!["labels"]![SnapshotNames.KeepLabel] = "true");
         // A restore from 15:00 is pending: its claim points at the snapshot and is not bound yet.
@@ -103,11 +103,7 @@ public sealed class SnapshotScheduleTests : VolumeTestBase
     public async Task DryRun_PrintsWhatItWouldDo_AndChangesNothing()
     {
         Cluster.AddClaim(Ns, "db");
-        for (var hour = 0; hour < 3; hour++)
-        {
-            await Runner().RunAsync(Options(), default);
-            Clock.Advance(TimeSpan.FromHours(1));
-        }
+        await RunHourlyAsync(3, Options());
 
         var before = SnapshotNamesInNs();
         var requests = Server.Requests.Count;
