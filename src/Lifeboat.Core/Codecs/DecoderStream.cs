@@ -1,4 +1,5 @@
 using System.Buffers;
+using Lifeboat.Core.IO;
 
 namespace Lifeboat.Core.Codecs;
 
@@ -7,7 +8,7 @@ namespace Lifeboat.Core.Codecs;
 /// input buffering and the end-of-stream rule that .NET's own <c>GZipStream</c> lacks: input that ends before the
 /// decoder has finished a frame (or member) is <see cref="InvalidDataException"/>, never a short read.
 /// </summary>
-internal abstract class DecoderStream : Stream
+internal abstract class DecoderStream : ReadOnlyStream
 {
     private const int InputSize = 128 * 1024;
 
@@ -32,18 +33,6 @@ internal abstract class DecoderStream : Stream
     protected abstract string Codec { get; }
 
     public override bool CanRead => _input is not null;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -87,16 +76,6 @@ internal abstract class DecoderStream : Stream
 
         return 0;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     /// <summary>
     /// Decodes from <paramref name="input"/> into <paramref name="output"/>; true when a frame (member) ended and all of

@@ -193,7 +193,7 @@ internal sealed class EncryptingStream : WriteOnlyStream
 }
 
 /// <summary>Decrypts an object written by <see cref="EncryptingStream"/>, checking every chunk before returning its bytes.</summary>
-internal sealed class DecryptingStream : Stream
+internal sealed class DecryptingStream : ReadOnlyStream
 {
     private readonly Stream _inner;
     private readonly string _objectKey;
@@ -264,20 +264,6 @@ internal sealed class DecryptingStream : Stream
 
     private IntegrityException Damaged(string what) =>
         new($"encrypted object {_objectKey} {what}", "the object was altered, damaged or cut short in the store; restore from another snapshot");
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -361,16 +347,6 @@ internal sealed class DecryptingStream : Stream
         _plainLength = length;
         _end = final;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

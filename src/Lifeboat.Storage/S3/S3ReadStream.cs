@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Amazon.Runtime;
 using Amazon.S3.Model;
 using Lifeboat.Core.Errors;
+using Lifeboat.Core.IO;
 
 namespace Lifeboat.Storage.S3;
 
@@ -10,25 +11,13 @@ namespace Lifeboat.Storage.S3;
 /// (the object was altered or damaged in the store) is an <see cref="IntegrityException"/> rather than bad data.
 /// Network failures mid-read are <see cref="StoreException"/>s.
 /// </summary>
-internal sealed class S3ReadStream(GetObjectResponse response, string key, S3Store store, string? expectedSha256) : Stream
+internal sealed class S3ReadStream(GetObjectResponse response, string key, S3Store store, string? expectedSha256) : ReadOnlyStream
 {
     private readonly Stream _body = response.ResponseStream;
     private readonly IncrementalHash? _sha = expectedSha256 is null ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private bool _checked;
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
     public override long Length => response.ContentLength;
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -99,16 +88,6 @@ internal sealed class S3ReadStream(GetObjectResponse response, string key, S3Sto
             }
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
