@@ -103,12 +103,9 @@ public sealed class EtcdInitCommandTests : EtcdTest
         var newest = await BackUpAsync(store);
         var member = LoopbackMember();
         var dataDir = Dir.Combine("data");
-        var port = LoopbackPorts.Next();
         var notYetStarted = $"http://127.0.0.1:{LoopbackPorts.Next()}"; // the member's etcd, which waits for init
-        using var stop = new CancellationTokenSource();
-        var serve = CliRunner.RunAsync(stop.Token, ["etcd", "serve", "--endpoints", notYetStarted, "--store", store, "--listen", $"127.0.0.1:{port}",
-            "--data-dir", dataDir, .. MemberArgs(member)]);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        using var sidecar = RunningSidecar.Start(["--endpoints", notYetStarted, "--store", store, "--data-dir", dataDir, .. MemberArgs(member)]);
+        var http = sidecar.Http;
         await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/healthz", ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the sidecar to listen");
 
         var before = await http.GetStringAsync("/initialization/status");
@@ -120,8 +117,7 @@ public sealed class EtcdInitCommandTests : EtcdTest
                 ? doc.RootElement.Clone() : throw new InvalidOperationException("still running");
         }, TimeSpan.FromSeconds(60), "initialization to finish");
 
-        await stop.CancelAsync();
-        Assert.Equal(0, (await serve).ExitCode);
+        Assert.Equal(0, (await sidecar.StopAsync()).ExitCode);
         Assert.Contains("\"New\"", before, StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.Accepted, started.StatusCode);
         Assert.Equal("Successful", done.GetProperty("status").GetString());
@@ -132,19 +128,15 @@ public sealed class EtcdInitCommandTests : EtcdTest
         Assert.Equal(newest, (await client.StatusAsync(null, default)).Header.Revision);
 
         // With etcd serving on the directory, initialization refuses to touch it.
-        var port2 = LoopbackPorts.Next();
-        using var stop2 = new CancellationTokenSource();
-        var serve2 = CliRunner.RunAsync(stop2.Token, ["etcd", "serve", "--endpoints", restored.ClientUrl.ToString(), "--store", store,
-            "--listen", $"127.0.0.1:{port2}", "--data-dir", dataDir, .. MemberArgs(member)]);
-        using var http2 = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port2}") };
+        using var second = RunningSidecar.Start(["--endpoints", restored.ClientUrl.ToString(), "--store", store, "--data-dir", dataDir, .. MemberArgs(member)]);
+        var http2 = second.Http;
         await Eventually.SucceedsAsync(async ct => (await http2.PostAsync("/initialization/start", null, ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the second sidecar");
         var refused = await Eventually.SucceedsAsync(async ct =>
         {
             using var doc = System.Text.Json.JsonDocument.Parse(await http2.GetStringAsync("/initialization/status", ct));
             return doc.RootElement.GetProperty("status").GetString() == "Failed" ? doc.RootElement.Clone() : throw new InvalidOperationException("not failed yet");
         }, TimeSpan.FromSeconds(30), "initialization to refuse");
-        await stop2.CancelAsync();
-        await serve2;
+        await second.StopAsync();
         Assert.Contains("already serving", refused.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 

@@ -205,12 +205,9 @@ public sealed class EtcdS3CommandTests : EtcdTest
         var keyFile = Dir.Combine("phrase.key");
         await File.WriteAllTextAsync(keyFile, Passphrase + "\n");
         var keyId = Lifeboat.Storage.Encryption.EncryptionKey.Load(keyFile).Id;
-        var port = LoopbackPorts.Next();
-        using var stop = new CancellationTokenSource();
-        var serve = CliRunner.RunAsync(stop.Token, ["etcd", "serve", "--endpoints", Endpoint, .. S3("sidecar"), "--encryption-key-file", keyFile,
-            "--buffer-dir", Dir.Combine("buffer"), "--listen", $"127.0.0.1:{port}", "--delta-period", "1s"]);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await SidecarProbe.WaitReadyAsync(http);
+        using var sidecar = await RunningSidecar.StartReadyAsync(["--endpoints", Endpoint, .. S3("sidecar"), "--encryption-key-file", keyFile,
+            "--buffer-dir", Dir.Combine("buffer"), "--delta-period", "1s"]);
+        var http = sidecar.Http;
         var last = 0L;
         for (var i = 0; i < 5; i++)
         {
@@ -219,8 +216,7 @@ public sealed class EtcdS3CommandTests : EtcdTest
 
         await SidecarProbe.WaitChainAsync(http, last, TimeSpan.FromSeconds(30), "the chain to reach the last write");
         var config = await http.GetStringAsync("/config");
-        await stop.CancelAsync();
-        var (code, stdout, stderr) = await serve;
+        var (code, stdout, stderr) = await sidecar.StopAsync();
 
         Assert.True(code == 0, stderr);
         Assert.Contains($"\"encryption-key-id\": \"{keyId}\"", config, StringComparison.Ordinal);

@@ -16,15 +16,12 @@ public sealed class EtcdServeCommandTests : EtcdTest
     {
         using var client = Etcd.CreateClient();
         await client.PutAsync("/serve/before", "1", default);
-        var port = LoopbackPorts.Next();
         var tokenFile = Dir.Combine("token");
         await File.WriteAllTextAsync(tokenFile, "t0ken\n");
         var store = Dir.Combine("store");
-        using var stop = new CancellationTokenSource();
-        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
-            "--listen", $"127.0.0.1:{port}", "--delta-period", "1s", "--api-token-file", tokenFile);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await SidecarProbe.WaitReadyAsync(http);
+        using var sidecar = await RunningSidecar.StartReadyAsync("--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
+            "--delta-period", "1s", "--api-token-file", tokenFile);
+        var http = sidecar.Http;
 
         var unauthorized = await http.GetAsync("/metrics");
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "t0ken");
@@ -40,8 +37,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
         var metrics = await http.GetStringAsync("/metrics");
         var config = await http.GetStringAsync("/config");
 
-        await stop.CancelAsync();
-        var (code, _, stderr) = await serve;
+        var (code, _, stderr) = await sidecar.StopAsync();
 
         Assert.Equal(HttpStatusCode.Unauthorized, unauthorized.StatusCode);
         Assert.True(flushed.IsSuccessStatusCode);
@@ -66,13 +62,10 @@ public sealed class EtcdServeCommandTests : EtcdTest
     public async Task Serve_StoppedBeforeTheDeltaPeriodEnds_FlushesThePendingChanges()
     {
         using var client = Etcd.CreateClient();
-        var port = LoopbackPorts.Next();
         var store = Dir.Combine("store");
-        using var stop = new CancellationTokenSource();
-        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
-            "--listen", $"127.0.0.1:{port}", "--delta-period", "1h");
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await SidecarProbe.WaitReadyAsync(http);
+        using var sidecar = await RunningSidecar.StartReadyAsync("--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
+            "--delta-period", "1h");
+        var http = sidecar.Http;
         var last = 0L;
         for (var i = 0; i < 3; i++)
         {
@@ -82,8 +75,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
         await SidecarProbe.WaitChainAsync(http, last, TimeSpan.FromSeconds(30), "the changes to be captured (buffered, not yet written)");
         Assert.DoesNotContain(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), s => s.Name.Kind == SnapshotKind.Delta);
 
-        await stop.CancelAsync(); // what SIGTERM does
-        var (code, _, stderr) = await serve;
+        var (code, _, stderr) = await sidecar.StopAsync(); // what SIGTERM does
 
         Assert.True(code == 0, stderr);
         var delta = Assert.Single(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), s => s.Name.Kind == SnapshotKind.Delta);
@@ -94,27 +86,23 @@ public sealed class EtcdServeCommandTests : EtcdTest
     public async Task Serve_EtcdDownAndBack_ReportsNotReady_StaysUp_AndContinuesTheChain()
     {
         using var client = Etcd.CreateClient();
-        var port = LoopbackPorts.Next();
         var store = Dir.Combine("store");
-        using var stop = new CancellationTokenSource();
-        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
-            "--listen", $"127.0.0.1:{port}", "--delta-period", "1s");
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await SidecarProbe.WaitReadyAsync(http);
+        using var sidecar = await RunningSidecar.StartReadyAsync("--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
+            "--delta-period", "1s");
+        var http = sidecar.Http;
         await client.PutAsync("/down/before", "1", default);
 
         await Etcd.KillAsync();
         await Eventually.SucceedsAsync(async ct => (await http.GetAsync("/readyz", ct)).StatusCode == HttpStatusCode.ServiceUnavailable
             ? 0 : throw new InvalidOperationException("still ready"), TimeSpan.FromSeconds(30), "readiness to report etcd down");
-        Assert.False(serve.IsCompleted, "the sidecar must keep running while etcd is down");
+        Assert.False(sidecar.Run.IsCompleted, "the sidecar must keep running while etcd is down");
 
         await Etcd.RestartAsync();
         var last = (await client.PutAsync("/down/after", "2", default)).Header.Revision;
         await SidecarProbe.WaitDeltaAsync(http, last, TimeSpan.FromSeconds(60), "the chain to continue after etcd came back");
         (await http.GetAsync("/readyz")).EnsureSuccessStatusCode();
 
-        await stop.CancelAsync();
-        Assert.Equal(0, (await serve).ExitCode);
+        Assert.Equal(0, (await sidecar.StopAsync()).ExitCode);
         var plan = RestorePlanner.Plan(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), RestoreTarget.AtRevision(last));
         Assert.Equal(last, plan.StopAtRevision);
     }
@@ -123,13 +111,10 @@ public sealed class EtcdServeCommandTests : EtcdTest
     public async Task Serve_StoreOutage_RetriesAndLosesNothing()
     {
         using var client = Etcd.CreateClient();
-        var port = LoopbackPorts.Next();
         var store = Dir.Combine("store");
-        using var stop = new CancellationTokenSource();
-        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
-            "--listen", $"127.0.0.1:{port}", "--delta-period", "1s");
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await SidecarProbe.WaitReadyAsync(http);
+        using var sidecar = await RunningSidecar.StartReadyAsync("--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
+            "--delta-period", "1s");
+        var http = sidecar.Http;
 
         // The store goes away: its directory is replaced by a file, so every write fails (root ignores permissions).
         var aside = Dir.Combine("store-aside");
@@ -151,8 +136,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
         File.Delete(store); // the store comes back
         Directory.Move(aside, store);
         await SidecarProbe.WaitDeltaAsync(http, last, TimeSpan.FromSeconds(60), "the deltas to be written after the outage");
-        await stop.CancelAsync();
-        Assert.Equal(0, (await serve).ExitCode);
+        Assert.Equal(0, (await sidecar.StopAsync()).ExitCode);
 
         await AssertRestoresAsync(await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default), store, last, "/outage/", 10);
     }
@@ -161,13 +145,10 @@ public sealed class EtcdServeCommandTests : EtcdTest
     public async Task Serve_StoreOutage_WithBufferDir_KeepsTheChainEvenWhenEtcdCompactsMeanwhile()
     {
         using var client = Etcd.CreateClient();
-        var port = LoopbackPorts.Next();
         var store = Dir.Combine("store");
-        using var stop = new CancellationTokenSource();
-        var serve = CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
-            "--listen", $"127.0.0.1:{port}", "--delta-period", "1s", "--buffer-dir", Dir.Combine("buffer"));
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await SidecarProbe.WaitReadyAsync(http);
+        using var sidecar = await RunningSidecar.StartReadyAsync("--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
+            "--delta-period", "1s", "--buffer-dir", Dir.Combine("buffer"));
+        var http = sidecar.Http;
 
         var aside = Dir.Combine("store-aside");
         Directory.Move(store, aside);
@@ -178,7 +159,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
             last = (await client.PutAsync($"/buffered/{i}", "v", default)).Header.Revision;
         }
 
-        await SidecarProbe.WaitDeltaAsync(http, last, TimeSpan.FromSeconds(60), "the deltas to be written to the buffer", serve);
+        await SidecarProbe.WaitDeltaAsync(http, last, TimeSpan.FromSeconds(60), "the deltas to be written to the buffer", sidecar.Run);
         var during = await SidecarProbe.LatestAsync(http, default);
         Assert.True(during.GetProperty("buffered").GetProperty("objects").GetInt32() > 0, during.ToString());
         Assert.Contains("lifeboat_buffer_objects", await http.GetStringAsync("/metrics"), StringComparison.Ordinal);
@@ -190,8 +171,7 @@ public sealed class EtcdServeCommandTests : EtcdTest
         Directory.Move(aside, store);
         await Eventually.SucceedsAsync(async ct => (await SidecarProbe.LatestAsync(http, ct)).GetProperty("buffered").GetProperty("objects").GetInt32() == 0
             ? 0 : throw new InvalidOperationException("still buffered"), TimeSpan.FromSeconds(60), "the buffer to be uploaded");
-        await stop.CancelAsync();
-        Assert.Equal(0, (await serve).ExitCode);
+        Assert.Equal(0, (await sidecar.StopAsync()).ExitCode);
 
         var catalog = await SnapshotCatalog.ListAsync(LocalDirectoryStore.Open(store, create: false), default);
         Assert.Single(catalog, s => s.Name.Kind == SnapshotKind.Full); // the chain went on: no new full snapshot was needed
