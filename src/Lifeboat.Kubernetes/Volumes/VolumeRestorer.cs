@@ -415,6 +415,22 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
     {
         var workloads = new List<WorkloadRef>();
         var strays = new List<string>();
+        var deploymentOfReplicaSet = new Dictionary<string, WorkloadRef?>(StringComparer.Ordinal);
+
+        // The replicas of one ReplicaSet share it: read it once.
+        async Task<WorkloadRef?> DeploymentOfAsync(string replicaSet)
+        {
+            if (!deploymentOfReplicaSet.TryGetValue(replicaSet, out var deployment))
+            {
+                var owner = (await client.TryGetAsync<Workload>(KubeResource.ReplicaSets, ns, replicaSet, cancellationToken))
+                    ?.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true && o.Kind == "Deployment");
+                deployment = owner is null ? null : new WorkloadRef(KubeResource.Deployments, owner.Name);
+                deploymentOfReplicaSet[replicaSet] = deployment;
+            }
+
+            return deployment;
+        }
+
         await foreach (var pod in client.ListAllAsync<Pod>(KubeResource.Pods, ns, null, cancellationToken))
         {
             if (pod.Status?.Phase is "Succeeded" or "Failed" || !Mounts(pod, claim))
@@ -426,10 +442,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
             WorkloadRef? workload = owner?.Kind switch
             {
                 "StatefulSet" => new WorkloadRef(KubeResource.StatefulSets, owner.Name),
-                "ReplicaSet" => (await client.TryGetAsync<Workload>(KubeResource.ReplicaSets, ns, owner.Name, cancellationToken))
-                    ?.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true && o.Kind == "Deployment") is { } deployment
-                    ? new WorkloadRef(KubeResource.Deployments, deployment.Name)
-                    : null,
+                "ReplicaSet" => await DeploymentOfAsync(owner.Name),
                 _ => null,
             };
             if (workload is null)
