@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Lifeboat.Core.Net;
 using Lifeboat.Kubernetes.Config;
 using Lifeboat.Kubernetes.Models;
@@ -57,13 +58,14 @@ public sealed class KubeClient : IDisposable
     /// <summary>The namespace commands use when none is given.</summary>
     public string DefaultNamespace => _connection.Namespace;
 
+    /// <remarks><typeparamref name="T"/> is a model, or <see cref="System.Text.Json.Nodes.JsonObject"/> for the object exactly as served.</remarks>
     public async Task<T> GetAsync<T>(KubeResource resource, string? ns, string name, CancellationToken cancellationToken, string? subresource = null)
-        where T : KubeObject =>
+        where T : class =>
         await SendAsync<T>(HttpMethod.Get, resource.ObjectPath(ns, name, subresource), null, null, $"get {Describe(resource, ns, name)}", cancellationToken);
 
     /// <summary>The object, or null when it does not exist.</summary>
     public async Task<T?> TryGetAsync<T>(KubeResource resource, string? ns, string name, CancellationToken cancellationToken)
-        where T : KubeObject
+        where T : class
     {
         try
         {
@@ -77,7 +79,7 @@ public sealed class KubeClient : IDisposable
 
     /// <summary>One page of a list; <paramref name="ns"/> null lists across all namespaces.</summary>
     public Task<KubeList<T>> ListAsync<T>(KubeResource resource, string? ns, ListOptions? options, CancellationToken cancellationToken)
-        where T : KubeObject
+        where T : class
     {
         var query = Query(
             ("labelSelector", options?.LabelSelector), ("fieldSelector", options?.FieldSelector),
@@ -89,7 +91,7 @@ public sealed class KubeClient : IDisposable
     /// <summary>Every item, page by page (500 per request unless <see cref="ListOptions.Limit"/> says otherwise).</summary>
     public async IAsyncEnumerable<T> ListAllAsync<T>(KubeResource resource, string? ns, ListOptions? options,
         [EnumeratorCancellation] CancellationToken cancellationToken)
-        where T : KubeObject
+        where T : class
     {
         var page = (options ?? new ListOptions()) with { Limit = options?.Limit ?? 500, Continue = null };
         while (true)
@@ -140,6 +142,32 @@ public sealed class KubeClient : IDisposable
         return SendAsync<T>(HttpMethod.Patch, resource.ObjectPath(ns, name, subresource), content, null,
             $"patch {Describe(resource, ns, name)}{(subresource is null ? "" : "/" + subresource)}", cancellationToken);
     }
+
+    /// <summary>Creates an object given as JSON exactly as it should be stored; <paramref name="dryRun"/> asks the server to validate only.</summary>
+    public Task<JsonObject> CreateObjectAsync(KubeResource resource, string? ns, JsonObject item, bool dryRun, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        ArgumentNullException.ThrowIfNull(item);
+        var name = (string?)item["metadata"]?["name"] ?? "";
+        return SendAsync<JsonObject>(HttpMethod.Post, resource.CollectionPath(ns) + Query(("dryRun", dryRun ? "All" : null)),
+            new StringContent(item.ToJsonString(), Encoding.UTF8, "application/json"), null, $"create {Describe(resource, ns, name)}", cancellationToken);
+    }
+
+    /// <summary>Patches an object (merge or JSON patch); <paramref name="dryRun"/> asks the server to validate only.</summary>
+    public Task<JsonObject> PatchObjectAsync(KubeResource resource, string? ns, string name, KubePatch patch, bool dryRun, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        ArgumentNullException.ThrowIfNull(patch);
+        var content = new StringContent(patch.Body, Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue(patch.ContentType);
+        return SendAsync<JsonObject>(HttpMethod.Patch, resource.ObjectPath(ns, name) + Query(("dryRun", dryRun ? "All" : null)), content, null,
+            $"patch {Describe(resource, ns, name)}", cancellationToken);
+    }
+
+    /// <summary>GETs a non-resource path such as <c>/version</c>, <c>/api</c> or <c>/apis/apps/v1</c> (discovery).</summary>
+    public Task<T> GetPathAsync<T>(string path, CancellationToken cancellationToken)
+        where T : class =>
+        SendAsync<T>(HttpMethod.Get, path, null, null, $"get {path}", cancellationToken);
 
     /// <summary>Deletes; true when it was deleted (or deletion started), false when it did not exist.</summary>
     public async Task<bool> DeleteAsync(KubeResource resource, string? ns, string name, CancellationToken cancellationToken, DeleteOptions? options = null)

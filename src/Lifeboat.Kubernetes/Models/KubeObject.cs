@@ -28,7 +28,7 @@ public sealed class GenericObject : KubeObject;
 
 /// <summary>A list as the API returns it.</summary>
 public sealed class KubeList<T>
-    where T : KubeObject
+    where T : class
 {
     public string? ApiVersion { get; set; }
 

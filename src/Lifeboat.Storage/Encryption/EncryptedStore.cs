@@ -11,7 +11,7 @@ namespace Lifeboat.Storage.Encryption;
 /// </summary>
 public sealed class EncryptedStore(ISnapshotStore inner, KeyRing keys) : ISnapshotStore
 {
-    public const string Marker = ".enc-";
+    public const string Marker = StoreKey.EncryptionMarker;
 
     public string Location => inner.Location;
 

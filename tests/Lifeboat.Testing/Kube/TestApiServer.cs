@@ -59,13 +59,34 @@ public sealed class TestApiServer : IAsyncDisposable
             KubeResource.Namespaces, KubeResource.PersistentVolumeClaims, KubeResource.PersistentVolumes, KubeResource.Pods,
             KubeResource.Events, KubeResource.ConfigMaps, KubeResource.Secrets, KubeResource.StorageClasses, KubeResource.Deployments,
             KubeResource.StatefulSets, KubeResource.ReplicaSets, KubeResource.VolumeSnapshots, KubeResource.VolumeSnapshotContents, KubeResource.VolumeSnapshotClasses,
+            ServiceAccounts, Services, Roles, RoleBindings, ClusterRoles, CustomResourceDefinitions,
         })
         {
-            Serve(resource, hasStatus: resource.Plural is not ("configmaps" or "secrets" or "storageclasses" or "volumesnapshotclasses" or "events"));
+            Serve(resource, hasStatus: resource.Plural is not ("configmaps" or "secrets" or "storageclasses" or "volumesnapshotclasses" or "events"
+                or "serviceaccounts" or "roles" or "rolebindings" or "clusterroles"));
         }
     }
 
+    public static readonly KubeResource ServiceAccounts = new("", "v1", "serviceaccounts", "ServiceAccount", true);
+    public static readonly KubeResource Services = new("", "v1", "services", "Service", true);
+    public static readonly KubeResource Roles = new("rbac.authorization.k8s.io", "v1", "roles", "Role", true);
+    public static readonly KubeResource RoleBindings = new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true);
+    public static readonly KubeResource ClusterRoles = new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false);
+    public static readonly KubeResource CustomResourceDefinitions = new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false);
+
     public Uri Url { get; private set; } = null!;
+
+    /// <summary>How long a new CustomResourceDefinition takes to become Established (its objects are served from then on).</summary>
+    public TimeSpan CrdEstablishDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long a deleted namespace stays Terminating (refusing new objects) before it and its objects are gone; zero removes at once.</summary>
+    public TimeSpan NamespaceTermination { get; set; }
+
+    /// <summary>Group versions (<c>v1</c>, <c>apps/v1</c>) whose discovery answers 503, as an aggregated API whose backend is down.</summary>
+    public HashSet<string> UnavailableGroupVersions { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>What <c>/version</c> answers.</summary>
+    public string GitVersion { get; set; } = "v1.31.4";
 
     /// <summary>The server's clock (creationTimestamps); simulated controllers use it too.</summary>
     public TimeProvider Time => _time;
@@ -274,6 +295,24 @@ public sealed class TestApiServer : IAsyncDisposable
             Requests.Add($"{request.Method} {request.Path}{request.QueryString}");
         }
 
+        if (request.Method == "GET" && Discovery(request.Path.Value ?? "") is { } document)
+        {
+            if (!Authenticated(http))
+            {
+                await WriteStatusAsync(http, HttpStatusCode.Unauthorized, "Unauthorized", "Unauthorized");
+                return;
+            }
+
+            if (document.Count == 0)
+            {
+                await WriteStatusAsync(http, HttpStatusCode.ServiceUnavailable, "ServiceUnavailable", "the server is currently unable to handle the request");
+                return;
+            }
+
+            await WriteJsonAsync(http, HttpStatusCode.OK, document);
+            return;
+        }
+
         if (!TryRoute(request.Path.Value ?? "", out var resource, out var ns, out var name, out var sub))
         {
             await WriteStatusAsync(http, HttpStatusCode.NotFound, "NotFound", "the server could not find the requested resource");
@@ -346,11 +385,11 @@ public sealed class TestApiServer : IAsyncDisposable
                     await WriteJsonAsync(http, HttpStatusCode.Created, Create(resource, ns, await BodyAsync(http), request.Query["dryRun"] == "All"));
                     break;
                 case "update":
-                    await WriteJsonAsync(http, HttpStatusCode.OK, Update(resource, ns, name!, sub, await BodyAsync(http)));
+                    await WriteJsonAsync(http, HttpStatusCode.OK, Update(resource, ns, name!, sub, await BodyAsync(http), request.Query["dryRun"] == "All"));
                     break;
                 case "patch":
                     var patched = Patch(View(resource, ns, name!, sub), request.ContentType ?? "", await new StreamReader(request.Body).ReadToEndAsync());
-                    await WriteJsonAsync(http, HttpStatusCode.OK, Update(resource, ns, name!, sub, patched));
+                    await WriteJsonAsync(http, HttpStatusCode.OK, Update(resource, ns, name!, sub, patched, request.Query["dryRun"] == "All"));
                     break;
                 case "delete":
                     await WriteJsonAsync(http, HttpStatusCode.OK, Delete(resource, ns, name!, request.ContentLength > 0 ? await BodyAsync(http) : null,
@@ -628,9 +667,16 @@ public sealed class TestApiServer : IAsyncDisposable
 
         lock (_lock)
         {
-            if (resource.Namespaced && !_objects.ContainsKey(Key(KubeResource.Namespaces, null, ns!)))
+            JsonObject? nsObject = null;
+            if (resource.Namespaced && !_objects.TryGetValue(Key(KubeResource.Namespaces, null, ns!), out nsObject))
             {
                 throw new ApiError(HttpStatusCode.NotFound, "NotFound", $"namespaces \"{ns}\" not found");
+            }
+
+            if (nsObject?["metadata"]?["deletionTimestamp"] is not null)
+            {
+                throw new ApiError(HttpStatusCode.Forbidden, "Forbidden",
+                    $"{resource.QualifiedName} \"{(string?)meta["name"]}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated");
             }
 
             if ((string?)meta["name"] is not { Length: > 0 })
@@ -678,7 +724,7 @@ public sealed class TestApiServer : IAsyncDisposable
         }
     }
 
-    private JsonObject Update(KubeResource resource, string? ns, string name, string? sub, JsonObject item)
+    private JsonObject Update(KubeResource resource, string? ns, string name, string? sub, JsonObject item, bool dryRun = false)
     {
         if (sub == "scale" && HasScale(resource))
         {
@@ -756,6 +802,11 @@ public sealed class TestApiServer : IAsyncDisposable
 
             next["apiVersion"] = resource.ApiVersion;
             next["kind"] = resource.Kind;
+            if (dryRun)
+            {
+                return next;
+            }
+
             if (next["metadata"]!["deletionTimestamp"] is not null && (next["metadata"]!["finalizers"] as JsonArray ?? []).Count == 0)
             {
                 _objects.Remove(key);
@@ -794,6 +845,16 @@ public sealed class TestApiServer : IAsyncDisposable
             if (dryRun)
             {
                 return (JsonObject)current.DeepClone();
+            }
+
+            if (resource == KubeResource.Namespaces)
+            {
+                return DeleteNamespace(name, current);
+            }
+
+            if (resource == CustomResourceDefinitions)
+            {
+                Unserve(current);
             }
 
             if ((meta["finalizers"] as JsonArray)?.Count > 0)
@@ -927,7 +988,193 @@ public sealed class TestApiServer : IAsyncDisposable
         item["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
         _objects[key] = item;
         Record(resource, type, item, bump: false);
+        if (resource == CustomResourceDefinitions && type == "ADDED")
+        {
+            var name = (string)item["metadata"]!["name"]!;
+            _ = EstablishLaterAsync(name);
+        }
     }
+
+    /// <summary>The apiextensions controller: after <see cref="CrdEstablishDelay"/> the CRD is Established and its objects are served.</summary>
+    private async Task EstablishLaterAsync(string name)
+    {
+        await Task.Delay(CrdEstablishDelay, _time);
+        lock (_lock)
+        {
+            if (Peek(CustomResourceDefinitions, null, name) is not { } crd)
+            {
+                return;
+            }
+
+            var spec = crd["spec"]!;
+            var version = (spec["versions"] as JsonArray ?? []).FirstOrDefault(v => (bool?)v?["served"] != false);
+            var served = new KubeResource((string)spec["group"]!, (string?)version?["name"] ?? "v1", (string)spec["names"]!["plural"]!, (string)spec["names"]!["kind"]!,
+                (string?)spec["scope"] != "Cluster");
+            Serve(served, hasStatus: version?["subresources"]?["status"] is not null);
+            Mutate(CustomResourceDefinitions, null, name, c => c["status"] = new JsonObject
+            {
+                ["conditions"] = new JsonArray(
+                    new JsonObject { ["type"] = "NamesAccepted", ["status"] = "True", ["reason"] = "NoConflicts" },
+                    new JsonObject { ["type"] = "Established", ["status"] = "True", ["reason"] = "InitialNamesAccepted" }),
+                ["acceptedNames"] = spec["names"]!.DeepClone(),
+            });
+        }
+    }
+
+    /// <summary>A deleted CRD stops being served and its objects go with it.</summary>
+    private void Unserve(JsonObject crd)
+    {
+        var spec = crd["spec"]!;
+        var route = Route((string)spec["group"]!, (string)spec["names"]!["plural"]!);
+        if (_resources.Remove(route, out var served))
+        {
+            foreach (var key in _objects.Keys.Where(k => k.StartsWith(served.QualifiedName + "/", StringComparison.Ordinal)).ToList())
+            {
+                _objects.Remove(key, out var gone);
+                Record(served, "DELETED", gone!);
+            }
+        }
+    }
+
+    /// <summary>The namespace controller: Terminating (new objects refused) for <see cref="NamespaceTermination"/>, then its objects and it are gone.</summary>
+    private JsonObject DeleteNamespace(string name, JsonObject current)
+    {
+        var next = (JsonObject)current.DeepClone();
+        next["metadata"]!["deletionTimestamp"] ??= Now();
+        next["status"] = new JsonObject { ["phase"] = "Terminating" };
+        Commit(KubeResource.Namespaces, Key(KubeResource.Namespaces, null, name), next, "MODIFIED");
+        if (NamespaceTermination <= TimeSpan.Zero)
+        {
+            RemoveNamespace(name);
+        }
+        else
+        {
+            _ = Task.Delay(NamespaceTermination, _time).ContinueWith(_ =>
+            {
+                lock (_lock)
+                {
+                    RemoveNamespace(name);
+                }
+            }, TaskScheduler.Default);
+        }
+
+        return (JsonObject)next.DeepClone();
+    }
+
+    private void RemoveNamespace(string name)
+    {
+        foreach (var resource in _resources.Values.Where(r => r.Namespaced).ToList())
+        {
+            var prefix = $"{resource.QualifiedName}/{name}/";
+            foreach (var key in _objects.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList())
+            {
+                _objects.Remove(key, out var gone);
+                Record(resource, "DELETED", gone!);
+            }
+        }
+
+        if (_objects.Remove(Key(KubeResource.Namespaces, null, name), out var ns))
+        {
+            Record(KubeResource.Namespaces, "DELETED", ns);
+        }
+    }
+
+    /// <summary>Whether the request carries a known token or client certificate (discovery is open to every authenticated user).</summary>
+    private bool Authenticated(HttpContext http)
+    {
+        var auth = http.Request.Headers.Authorization.ToString();
+        var certificate = http.Connection.ClientCertificate?.GetNameInfo(X509NameType.SimpleName, false);
+        lock (_lock)
+        {
+            return (auth.StartsWith("Bearer ", StringComparison.Ordinal) && _identities.ContainsKey(auth[7..]))
+                || (certificate is not null && _identities.ContainsKey("cert:" + certificate));
+        }
+    }
+
+    /// <summary>
+    /// The discovery documents: <c>/version</c>, <c>/api</c>, <c>/api/v1</c>, <c>/apis</c>, <c>/apis/&lt;group&gt;</c> and
+    /// <c>/apis/&lt;group&gt;/&lt;version&gt;</c>; null for any other path, an empty object for one made unavailable.
+    /// </summary>
+    private JsonObject? Discovery(string path)
+    {
+        var parts = path.Trim('/').Split('/');
+        lock (_lock)
+        {
+            var byGroupVersion = _resources.Values.GroupBy(r => r.ApiVersion).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+            switch (parts)
+            {
+                case ["version"]:
+                    return new JsonObject { ["major"] = "1", ["minor"] = GitVersion.Split('.')[1], ["gitVersion"] = GitVersion, ["platform"] = "linux/amd64" };
+                case ["api"]:
+                    return new JsonObject { ["kind"] = "APIVersions", ["versions"] = new JsonArray("v1") };
+                case ["api", "v1"]:
+                    return UnavailableGroupVersions.Contains("v1") ? [] : ResourceList("v1", byGroupVersion["v1"]);
+                case ["apis"]:
+                    return new JsonObject
+                    {
+                        ["kind"] = "APIGroupList",
+                        ["apiVersion"] = "v1",
+                        ["groups"] = new JsonArray(byGroupVersion.Keys.Where(k => k.Contains('/', StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+                            .Select(k => (JsonNode)GroupDocument(k)).ToArray()),
+                    };
+                case ["apis", var group] when byGroupVersion.Keys.FirstOrDefault(k => k.StartsWith(group + "/", StringComparison.Ordinal)) is { } gv:
+                    return GroupDocument(gv);
+                case ["apis", var group, var version] when byGroupVersion.TryGetValue($"{group}/{version}", out var list):
+                    return UnavailableGroupVersions.Contains($"{group}/{version}") ? [] : ResourceList($"{group}/{version}", list);
+                default:
+                    return null;
+            }
+        }
+
+        static JsonObject GroupDocument(string groupVersion)
+        {
+            var (group, version) = (groupVersion[..groupVersion.IndexOf('/', StringComparison.Ordinal)], groupVersion[(groupVersion.IndexOf('/', StringComparison.Ordinal) + 1)..]);
+            var gv = new JsonObject { ["groupVersion"] = groupVersion, ["version"] = version };
+            return new JsonObject { ["kind"] = "APIGroup", ["apiVersion"] = "v1", ["name"] = group, ["versions"] = new JsonArray(gv.DeepClone()), ["preferredVersion"] = gv };
+        }
+
+        JsonObject ResourceList(string groupVersion, List<KubeResource> resources)
+        {
+            var items = new JsonArray();
+            foreach (var r in resources.OrderBy(r => r.Plural, StringComparer.Ordinal))
+            {
+                items.Add(new JsonObject
+                {
+                    ["name"] = r.Plural,
+                    ["singularName"] = r.Kind.ToLowerInvariant(),
+                    ["namespaced"] = r.Namespaced,
+                    ["kind"] = r.Kind,
+                    ["verbs"] = new JsonArray("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"),
+                    ["shortNames"] = ShortNames.TryGetValue(r.Plural, out var shortName) ? new JsonArray(shortName) : null,
+                });
+                if (_withStatus.Contains(r.QualifiedName))
+                {
+                    items.Add(new JsonObject { ["name"] = r.Plural + "/status", ["singularName"] = "", ["namespaced"] = r.Namespaced, ["kind"] = r.Kind, ["verbs"] = new JsonArray("get", "patch", "update") });
+                }
+
+                if (HasScale(r))
+                {
+                    items.Add(new JsonObject { ["name"] = r.Plural + "/scale", ["singularName"] = "", ["namespaced"] = true, ["kind"] = "Scale", ["group"] = "autoscaling", ["version"] = "v1", ["verbs"] = new JsonArray("get", "patch", "update") });
+                }
+            }
+
+            return new JsonObject { ["kind"] = "APIResourceList", ["apiVersion"] = "v1", ["groupVersion"] = groupVersion, ["resources"] = items };
+        }
+    }
+
+    private static readonly Dictionary<string, string> ShortNames = new(StringComparer.Ordinal)
+    {
+        ["configmaps"] = "cm",
+        ["deployments"] = "deploy",
+        ["namespaces"] = "ns",
+        ["persistentvolumeclaims"] = "pvc",
+        ["persistentvolumes"] = "pv",
+        ["serviceaccounts"] = "sa",
+        ["services"] = "svc",
+        ["statefulsets"] = "sts",
+        ["customresourcedefinitions"] = "crd",
+        ["volumesnapshots"] = "vs",
+    };
 
     private void Record(KubeResource resource, string type, JsonObject item, bool bump = true)
     {
