@@ -43,9 +43,15 @@ public static class ExitCodes
     /// </summary>
     public const int VolumeFailed = 9;
 
+    /// <summary>
+    /// A resource backup or restore finished but not everything in it: a backup is stored and marked PartiallyFailed
+    /// (it names what it could not read), a restore left some objects unrestored (each is named with the API's reason).
+    /// </summary>
+    public const int PartiallyFailed = 10;
+
     /// <summary>Interrupted (SIGINT/SIGTERM) before finishing; nothing partial was kept.</summary>
     public const int Interrupted = 130;
 
     public const string HelpText =
-        "Exit codes: 0 success, 1 internal error, 2 usage, 3 etcd unreachable, 4 etcd error, 5 store error, 6 integrity error, 7 refused (nothing changed), 8 Kubernetes API error, 9 volume snapshot or restore failed, 130 interrupted.";
+        "Exit codes: 0 success, 1 internal error, 2 usage, 3 etcd unreachable, 4 etcd error, 5 store error, 6 integrity error, 7 refused (nothing changed), 8 Kubernetes API error, 9 volume snapshot or restore failed, 10 resource backup or restore partially failed, 130 interrupted.";
 }

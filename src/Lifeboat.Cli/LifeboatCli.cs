@@ -57,6 +57,7 @@ internal static class LifeboatCli
         root.Options.Add(verbose);
         root.Subcommands.Add(EtcdCommands.Create(context));
         root.Subcommands.Add(VolumeCommands.Create(context));
+        root.Subcommands.Add(ResourceCommands.Create(context));
         return (root, verbose);
     }
 

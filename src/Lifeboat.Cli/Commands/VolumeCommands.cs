@@ -5,7 +5,6 @@ using Lifeboat.Cli.Output;
 using Lifeboat.Core.Retention;
 using Lifeboat.Core.Scheduling;
 using Lifeboat.Kubernetes.Client;
-using Lifeboat.Kubernetes.Config;
 using Lifeboat.Kubernetes.Models;
 using Lifeboat.Kubernetes.Volumes;
 
@@ -34,7 +33,7 @@ internal static class VolumeCommands
         var name = new Option<string?>("--name") { Description = "Snapshot name (default: <pvc>-manual-<UTC yyyyMMddHHmmss>)" };
         var wait = new Option<bool>("--wait") { Description = "Wait until the snapshot is cut and ready to use" };
         var waits = new WaitOptions();
-        var output = OutputOption();
+        var output = KubeOptions.OutputOption();
         var command = new Command("snapshot", "Take a VolumeSnapshot of a PVC now");
         kube.AddTo(command);
         foreach (var o in new Option[] { pvc, className, name, wait, output })
@@ -103,7 +102,7 @@ internal static class VolumeCommands
         var weekly = new Option<int>("--keep-weekly") { Description = "Keep the newest snapshot of each of the last N weeks" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print what would be created and deleted; change nothing" };
         var waits = new WaitOptions();
-        var output = OutputOption();
+        var output = KubeOptions.OutputOption();
         var command = new Command("run",
             "Take this slot's snapshot of each selected PVC (named <pvc>-<schedule>-<UTC slot>, so a retry never duplicates), wait until cut and ready, " +
             "then apply retention per PVC counting only ready snapshots. Never deletes the newest ready snapshot, one labelled lifeboat.io/keep=true, " +
@@ -246,7 +245,7 @@ internal static class VolumeCommands
         var all = new Option<bool>("--all-namespaces", "-A") { Description = "List in every namespace" };
         var selector = new Option<string?>("--selector", "-l") { Description = "Only snapshots with these labels" };
         var pvc = new Option<string?>("--pvc") { Description = "Only snapshots of this PVC" };
-        var output = OutputOption();
+        var output = KubeOptions.OutputOption();
         var command = new Command("list", "List VolumeSnapshots with readiness, size, age and source, newest first");
         kube.AddTo(command);
         foreach (var o in new Option[] { all, selector, pvc, output })
@@ -307,6 +306,9 @@ internal static class VolumeCommands
         (long)Math.Max(0, (now - (s.Metadata.CreationTimestamp ?? now)).TotalSeconds), s.Spec.Source.PersistentVolumeClaimName, s.Spec.Source.VolumeSnapshotContentName,
         s.Spec.VolumeSnapshotClassName, s.Status?.CreationTime, s.Status?.Error?.Message, s.Metadata.Labels);
 
+    /// <summary>An age as kubectl prints it.</summary>
+    public static string Age(TimeSpan age) => Age((long)Math.Max(0, age.TotalSeconds));
+
     private static string Age(long seconds) => seconds switch
     {
         < 120 => $"{seconds}s",
@@ -315,57 +317,7 @@ internal static class VolumeCommands
         _ => $"{seconds / 86400}d",
     };
 
-    private static List<string> Split(string[]? values) =>
-        (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct(StringComparer.Ordinal).ToList();
-
-    private static Option<OutputFormat> OutputOption() =>
-        new("--output", "-o") { Description = "Output format", HelpName = "text|json", DefaultValueFactory = _ => OutputFormat.Text };
-
-    /// <summary>Where the cluster is: kubeconfig, context, namespace(s).</summary>
-    private sealed class KubeOptions(bool multipleNamespaces = false)
-    {
-        private readonly Option<string?> _kubeconfig = new("--kubeconfig") { Description = "Path to a kubeconfig (default: KUBECONFIG, ~/.kube/config, or in-cluster)" };
-        private readonly Option<string?> _context = new("--context") { Description = "kubeconfig context to use" };
-        private readonly Option<string[]> _namespace = new("--namespace", "-n")
-        {
-            Description = multipleNamespaces ? "Namespace(s), repeat or comma-separate (default: the context's)" : "Namespace (default: the context's)",
-            AllowMultipleArgumentsPerToken = false,
-            Arity = multipleNamespaces ? ArgumentArity.ZeroOrMore : ArgumentArity.ZeroOrOne,
-        };
-
-        private readonly Option<TimeSpan> _poll = new("--poll-interval")
-        {
-            Description = "How often to re-read objects that cannot be watched",
-            Hidden = true,
-            DefaultValueFactory = _ => TimeSpan.FromSeconds(2),
-            CustomParser = Durations.Parse,
-        };
-
-        public void AddTo(Command command)
-        {
-            command.Options.Add(_kubeconfig);
-            command.Options.Add(_context);
-            command.Options.Add(_namespace);
-            command.Options.Add(_poll);
-        }
-
-        public KubeClient Connect(ParseResult parse) => new(KubeConnection.Load(new KubeConnectionOptions
-        {
-            KubeconfigPath = parse.GetValue(_kubeconfig),
-            Context = parse.GetValue(_context),
-        }));
-
-        public TimeSpan PollInterval(ParseResult parse) => parse.GetValue(_poll);
-
-        public string Namespace(ParseResult parse, KubeClient client) => Namespaces(parse, client) is [var one] ? one
-            : throw new ArgumentException("give one namespace with -n");
-
-        public List<string> Namespaces(ParseResult parse, KubeClient client)
-        {
-            var given = Split(parse.GetValue(_namespace));
-            return given.Count > 0 ? given : [client.DefaultNamespace];
-        }
-    }
+    private static List<string> Split(string[]? values) => KubeOptions.Split(values);
 
     /// <summary>--cut-timeout and --ready-timeout (alias --timeout).</summary>
     private sealed class WaitOptions
@@ -391,27 +343,5 @@ internal static class VolumeCommands
         }
 
         public SnapshotWaitOptions Get(ParseResult parse) => new() { CutTimeout = parse.GetValue(_cut), ReadyTimeout = parse.GetValue(_ready) };
-    }
-
-    /// <summary>Steps on standard output (standard error when the output is JSON), warnings on standard error.</summary>
-    private sealed class StepLog(CliContext context, OutputFormat format) : IStepLog
-    {
-        private readonly Lock _lock = new();
-
-        public void Info(string message)
-        {
-            lock (_lock)
-            {
-                (format == OutputFormat.Json ? context.Error : context.Output).WriteLine(message);
-            }
-        }
-
-        public void Warn(string message)
-        {
-            lock (_lock)
-            {
-                context.Error.WriteLine("warning: " + message);
-            }
-        }
     }
 }

@@ -25,6 +25,7 @@ internal static class ErrorReporter
             KeyUnavailableException e => (ExitCodes.Refused, e.Message, e.Hint),
             CodecUnavailableException e => (ExitCodes.Refused, e.Message, e.Hint),
             Lifeboat.Kubernetes.Volumes.VolumeRefusedException e => (ExitCodes.Refused, e.Message, e.Hint),
+            Lifeboat.Kubernetes.Resources.ResourceRefusedException e => (ExitCodes.Refused, e.Message, e.Hint),
             Lifeboat.Kubernetes.Volumes.VolumeOperationFailedException e => (ExitCodes.VolumeFailed, e.Message, e.Hint),
             Lifeboat.Kubernetes.Client.KubeException e => (ExitCodes.KubernetesError, e.Message, e.Hint),
             Lifeboat.Kubernetes.Config.KubeConfigException e => (ExitCodes.Usage, e.Message, e.Hint ?? "check --kubeconfig, KUBECONFIG and --context"),

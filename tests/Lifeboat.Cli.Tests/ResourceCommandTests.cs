@@ -1,0 +1,209 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Lifeboat.Kubernetes.Client;
+using Lifeboat.Storage.S3;
+using Lifeboat.Testing;
+using Lifeboat.Testing.Kube;
+
+namespace Lifeboat.Cli.Tests;
+
+/// <summary><c>lifeboat resources ...</c> end to end: a kubeconfig file, the test API server, a directory store and a real S3 server.</summary>
+public sealed class ResourceCommandTests : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new();
+    private TestApiServer _server = null!;
+
+    private string Store => _dir.Combine("store");
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestApiServer.StartAsync();
+        _server.CrdEstablishDelay = TimeSpan.Zero;
+        _server.Seed(KubeResource.Namespaces, Obj("""{"metadata":{"name":"shop","labels":{"team":"shop"}}}"""));
+        _server.Seed(KubeResource.ConfigMaps, Obj("""{"metadata":{"name":"settings","namespace":"shop","labels":{"app":"shop"}},"data":{"color":"blue"}}"""));
+        _server.Seed(KubeResource.Secrets, Obj("""{"metadata":{"name":"creds","namespace":"shop"},"type":"Opaque","data":{"password":"dG9wLXNlY3JldC12YWx1ZQ=="}}"""));
+        _server.Seed(KubeResource.Deployments, Obj("""{"metadata":{"name":"web","namespace":"shop"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"shop"}},"template":{"metadata":{"labels":{"app":"shop"}},"spec":{"containers":[{"name":"web","image":"nginx"}]}}}}"""));
+        File.WriteAllText(_dir.Combine("config"), $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: test
+              cluster:
+                server: {_server.Url.ToString().TrimEnd('/')}
+            users:
+            - name: user
+              user:
+                token: {TestApiServer.AdminToken}
+            contexts:
+            - name: test
+              context:
+                cluster: test
+                user: user
+                namespace: default
+            current-context: test
+            """);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private static JsonObject Obj(string json) => JsonNode.Parse(json)!.AsObject();
+
+    private Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) =>
+        CliRunner.RunAsync([.. args, "--kubeconfig", _dir.Combine("config"), "--poll-interval", "50ms"]);
+
+    [Fact]
+    public async Task Backup_List_Describe_DeleteNamespace_Restore()
+    {
+        var (code, stdout, stderr) = await RunAsync("resources", "backup", "nightly", "--store", Store, "--include-namespaces", "shop");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("backup nightly Completed", stdout, StringComparison.Ordinal);
+        Assert.Contains("holds 1 Secret(s) unencrypted", stderr, StringComparison.Ordinal);
+
+        var (listCode, list, _) = await CliRunner.RunAsync("resources", "list", "--store", Store);
+        Assert.Equal(0, listCode);
+        Assert.Matches(@"nightly\s+Completed\s+4\s+1\s", list);
+
+        var (_, describe, _) = await CliRunner.RunAsync("resources", "describe", "nightly", "--store", Store, "--details");
+        Assert.Contains("configmaps", describe, StringComparison.Ordinal);
+        Assert.Contains("shop=1", describe, StringComparison.Ordinal);
+        Assert.Contains("Namespaces:  include shop", describe, StringComparison.Ordinal);
+
+        var (_, json, _) = await CliRunner.RunAsync("resources", "describe", "nightly", "--store", Store, "-o", "json");
+        using (var doc = JsonDocument.Parse(json))
+        {
+            Assert.Equal(4, doc.RootElement.GetProperty("totalItems").GetInt32());
+        }
+
+        using (var client = new KubeClient(_server.Connection()))
+        {
+            await client.DeleteAsync(KubeResource.Namespaces, null, "shop", CancellationToken.None);
+        }
+
+        var (dryCode, dryOut, dryErr) = await RunAsync("resources", "restore", "nightly", "--store", Store, "--dry-run");
+        Assert.True(dryCode == 0, dryErr);
+        Assert.Contains("[dry run] would restore from nightly: 4 created", dryOut, StringComparison.Ordinal);
+        Assert.Null(_server.Peek(KubeResource.Namespaces, null, "shop"));
+
+        var (restoreCode, restoreOut, restoreErr) = await RunAsync("resources", "restore", "nightly", "--store", Store, "-o", "json");
+        Assert.True(restoreCode == 0, restoreErr);
+        using (var doc = JsonDocument.Parse(restoreOut))
+        {
+            Assert.All(doc.RootElement.GetProperty("items").EnumerateArray(), i => Assert.Equal("Created", i.GetProperty("outcome").GetString()));
+        }
+
+        Assert.Equal("blue", (string?)_server.Peek(KubeResource.ConfigMaps, "shop", "settings")!["data"]!["color"]);
+        Assert.Equal("shop", (string?)_server.Peek(KubeResource.Namespaces, null, "shop")!["metadata"]!["labels"]!["team"]);
+
+        var (again, againOut, _) = await RunAsync("resources", "restore", "nightly", "--store", Store, "--existing", "skip");
+        Assert.Equal(0, again);
+        Assert.Contains("0 created, 0 updated, 0 unchanged, 4 skipped", againOut, StringComparison.Ordinal);
+
+        var (deleteCode, _, _) = await CliRunner.RunAsync("resources", "delete", "nightly", "--store", Store);
+        Assert.Equal(0, deleteCode);
+        var (missing, _, missingErr) = await CliRunner.RunAsync("resources", "describe", "nightly", "--store", Store);
+        Assert.Equal(ExitCodes.Refused, missing);
+        Assert.Contains("no resource backup 'nightly'", missingErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BadInput_OneLineErrors_DocumentedCodes_NothingWritten()
+    {
+        var (typo, _, typoErr) = await RunAsync("resources", "backup", "b", "--store", Store, "--include-resources", "deploymnets");
+        Assert.Equal(ExitCodes.Usage, typo);
+        Assert.Contains("deploymnets", typoErr, StringComparison.Ordinal);
+
+        var (badName, _, badNameErr) = await RunAsync("resources", "backup", "Bad_Name", "--store", Store);
+        Assert.Equal(ExitCodes.Usage, badName);
+        Assert.Contains("not a valid backup name", badNameErr, StringComparison.Ordinal);
+
+        var (badMap, _, badMapErr) = await RunAsync("resources", "restore", "b", "--store", Store, "--namespace-mapping", "shop");
+        Assert.Equal(ExitCodes.Usage, badMap);
+        Assert.Contains("old:new", badMapErr, StringComparison.Ordinal);
+
+        var (noBackup, _, noBackupErr) = await RunAsync("resources", "restore", "nope", "--store", Store);
+        Assert.Equal(ExitCodes.Refused, noBackup);
+        Assert.Contains("no resource backup 'nope'", noBackupErr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(Store, "resources")) && Directory.EnumerateFiles(Path.Combine(Store, "resources"), "*", SearchOption.AllDirectories).Any());
+
+        Assert.Equal(0, (await RunAsync("resources", "backup", "b", "--store", Store)).ExitCode);
+        var (twice, _, twiceErr) = await RunAsync("resources", "backup", "b", "--store", Store);
+        Assert.Equal(ExitCodes.Refused, twice);
+        Assert.Contains("already exists", twiceErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PartialBackup_Exits10_AndIsListedAsPartiallyFailed()
+    {
+        _server.AddIdentity("reader", "reader", new RbacRule(["get", "list"], "", ["namespaces", "configmaps"]), new RbacRule(["get", "list"], "apps", ["deployments"]));
+        var kubeconfig = File.ReadAllText(_dir.Combine("config")).Replace(TestApiServer.AdminToken, "reader", StringComparison.Ordinal);
+        File.WriteAllText(_dir.Combine("reader"), kubeconfig);
+
+        var (code, _, stderr) = await CliRunner.RunAsync("resources", "backup", "part", "--store", Store, "--include-namespaces", "shop",
+            "--include-resources", "configmaps,secrets,deployments.apps", "--kubeconfig", _dir.Combine("reader"));
+
+        Assert.Equal(ExitCodes.PartiallyFailed, code);
+        Assert.Contains("error: resource secrets in namespace shop: ", stderr, StringComparison.Ordinal);
+        Assert.Contains("is PartiallyFailed", stderr, StringComparison.Ordinal);
+        var (_, list, _) = await CliRunner.RunAsync("resources", "list", "--store", Store);
+        Assert.Matches(@"part\s+PartiallyFailed", list);
+    }
+
+    [Fact]
+    public async Task ThroughS3_Encrypted_SecretsNeverInClearInTheBucket()
+    {
+        await using var s3 = await S3Server.StartAsync();
+        Directory.CreateDirectory(_dir.Combine("creds"));
+        await File.WriteAllTextAsync(_dir.Combine("creds", FileCredentials.AccessKeyFile), S3Server.AccessKey + "\n");
+        await File.WriteAllTextAsync(_dir.Combine("creds", FileCredentials.SecretKeyFile), S3Server.SecretKey + "\n");
+        var key = _dir.Combine("backup.key");
+        await File.WriteAllBytesAsync(key, RandomNumberGenerator.GetBytes(32));
+        string[] store = ["--store", $"s3://{S3Server.Bucket}/objects", "--s3-endpoint", s3.Endpoint.ToString(), "--s3-force-path-style",
+            "--s3-credentials-dir", _dir.Combine("creds"), "--encryption-key-file", key];
+
+        var (code, _, stderr) = await RunAsync(["resources", "backup", "enc", "--include-namespaces", "shop", .. store]);
+        Assert.True(code == 0, stderr);
+        Assert.DoesNotContain("unencrypted", stderr, StringComparison.Ordinal);
+
+        var files = Directory.EnumerateFiles(s3.DataDir, "*", SearchOption.AllDirectories).ToList();
+        Assert.Contains(files, f => f.Contains("enc.tar.gz.enc-", StringComparison.Ordinal));
+        foreach (var file in files)
+        {
+            var bytes = await File.ReadAllBytesAsync(file);
+            Assert.DoesNotContain("top-secret-value", System.Text.Encoding.Latin1.GetString(bytes), StringComparison.Ordinal);
+            Assert.DoesNotContain("dG9wLXNlY3JldC12YWx1ZQ", System.Text.Encoding.Latin1.GetString(bytes), StringComparison.Ordinal);
+        }
+
+        _server.Remove(KubeResource.Secrets, "shop", "creds");
+        var (restore, restoreOut, restoreErr) = await RunAsync(["resources", "restore", "enc", "--name", "secret/creds", .. store]);
+        Assert.True(restore == 0, restoreErr);
+        Assert.Contains("1 created", restoreOut, StringComparison.Ordinal);
+        Assert.Equal("dG9wLXNlY3JldC12YWx1ZQ==", (string?)_server.Peek(KubeResource.Secrets, "shop", "creds")!["data"]!["password"]);
+
+        var withoutKey = store.Where(a => a != key && a != "--encryption-key-file").ToArray();
+        var (refused, _, refusedErr) = await RunAsync(["resources", "restore", "enc", .. withoutKey]);
+        Assert.Equal(ExitCodes.Refused, refused);
+        Assert.Contains("key", refusedErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ScheduleRun_NamesBySlot_RetriesFindTheSlotsBackup()
+    {
+        string[] args = ["resources", "schedule", "run", "--schedule-name", "daily", "--cron", "@daily", "--store", Store, "--keep-last", "3", "--include-namespaces", "shop"];
+
+        var (first, firstOut, firstErr) = await RunAsync(args);
+        var (second, secondOut, _) = await RunAsync(args);
+
+        Assert.True(first == 0, firstErr);
+        Assert.Matches(@"took backup daily-\d{8}000000 \(Completed\)", firstOut);
+        Assert.Equal(0, second);
+        Assert.Contains("of this slot exists", secondOut, StringComparison.Ordinal);
+        var (_, list, _) = await CliRunner.RunAsync("resources", "list", "--store", Store, "-o", "json");
+        using var doc = JsonDocument.Parse(list);
+        Assert.Equal("daily", doc.RootElement.EnumerateArray().Single().GetProperty("schedule").GetString());
+    }
+}
