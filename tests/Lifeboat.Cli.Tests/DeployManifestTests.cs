@@ -95,6 +95,31 @@ public sealed class DeployManifestTests
     }
 
     [Fact]
+    public void ResourceBackup_CronJob_RunsTheScheduleCommand_NonRoot_OnlyReads()
+    {
+        var cronJob = Documents("deploy", "resource-backup", "cronjob.yaml").Single();
+        Assert.Equal("Forbid", Scalar(cronJob, "spec", "concurrencyPolicy"));
+        var job = (YamlMappingNode)((YamlMappingNode)cronJob["spec"])["jobTemplate"];
+        var pod = (YamlMappingNode)((YamlMappingNode)((YamlMappingNode)job["spec"])["template"])["spec"];
+        Assert.Equal("true", Scalar(pod, "securityContext", "runAsNonRoot"));
+        Assert.Equal("resource-backup", Scalar(pod, "serviceAccountName"));
+        var container = (YamlMappingNode)((YamlSequenceNode)pod["containers"])[0];
+        var args = ((YamlSequenceNode)container["args"]).Cast<YamlScalarNode>().Select(a => a.Value!).ToArray();
+        using var context = new CliContext(TextWriter.Null, TextWriter.Null, interactive: false, TimeProvider.System);
+        var parse = LifeboatCli.CreateRoot(context).Root.Parse(args, LifeboatCli.Parsing);
+        Assert.True(parse.Errors.Count == 0, string.Join("; ", parse.Errors.Select(e => e.Message)));
+        Assert.Equal(["resources", "schedule", "run"], args[..3]);
+        Assert.Equal(Scalar(cronJob, "spec", "schedule"), args[Array.IndexOf(args, "--cron") + 1]);
+        Assert.Contains("--encryption-key-file", args); // backups hold Secrets
+
+        var rbac = Documents("deploy", "resource-backup", "rbac.yaml");
+        Assert.Equal(["ServiceAccount", "ClusterRole", "ClusterRoleBinding"], rbac.Select(d => Scalar(d, "kind")));
+        var verbs = rbac.Where(d => Scalar(d, "kind") == "ClusterRole").SelectMany(d => ((YamlSequenceNode)d["rules"]).Cast<YamlMappingNode>())
+            .SelectMany(r => ((YamlSequenceNode)r["verbs"]).Cast<YamlScalarNode>().Select(n => n.Value!)).Distinct().Order(StringComparer.Ordinal);
+        Assert.Equal(["get", "list"], verbs); // it reads; it never writes to the cluster
+    }
+
+    [Fact]
     public void VolumeSnapshotter_Rbac_NamesExactlyTheVerbsUsed_NoWildcards()
     {
         var docs = Documents("deploy", "volume-snapshotter", "rbac.yaml");
