@@ -24,25 +24,7 @@ public sealed class ResourceCommandTests : IAsyncLifetime
         _server.Seed(KubeResource.ConfigMaps, Obj("""{"metadata":{"name":"settings","namespace":"shop","labels":{"app":"shop"}},"data":{"color":"blue"}}"""));
         _server.Seed(KubeResource.Secrets, Obj("""{"metadata":{"name":"creds","namespace":"shop"},"type":"Opaque","data":{"password":"dG9wLXNlY3JldC12YWx1ZQ=="}}"""));
         _server.Seed(KubeResource.Deployments, Obj("""{"metadata":{"name":"web","namespace":"shop"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"shop"}},"template":{"metadata":{"labels":{"app":"shop"}},"spec":{"containers":[{"name":"web","image":"nginx"}]}}}}"""));
-        File.WriteAllText(_dir.Combine("config"), $"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: test
-              cluster:
-                server: {_server.Url.ToString().TrimEnd('/')}
-            users:
-            - name: user
-              user:
-                token: {TestApiServer.AdminToken}
-            contexts:
-            - name: test
-              context:
-                cluster: test
-                user: user
-                namespace: default
-            current-context: test
-            """);
+        File.WriteAllText(_dir.Combine("config"), _server.Kubeconfig(TestApiServer.AdminToken, "default"));
     }
 
     public async Task DisposeAsync()
@@ -140,8 +122,7 @@ public sealed class ResourceCommandTests : IAsyncLifetime
     public async Task PartialBackup_Exits10_AndIsListedAsPartiallyFailed()
     {
         _server.AddIdentity("reader", "reader", new RbacRule(["get", "list"], "", ["namespaces", "configmaps"]), new RbacRule(["get", "list"], "apps", ["deployments"]));
-        var kubeconfig = File.ReadAllText(_dir.Combine("config")).Replace(TestApiServer.AdminToken, "reader", StringComparison.Ordinal);
-        File.WriteAllText(_dir.Combine("reader"), kubeconfig);
+        File.WriteAllText(_dir.Combine("reader"), _server.Kubeconfig("reader", "default"));
 
         var (code, _, stderr) = await CliRunner.RunAsync("resources", "backup", "part", "--store", Store, "--include-namespaces", "shop",
             "--include-resources", "configmaps,secrets,deployments.apps", "--kubeconfig", _dir.Combine("reader"));

@@ -31,25 +31,7 @@ public sealed class VolumeCommandTests : IAsyncLifetime
     private string WriteKubeconfig(string file, string token)
     {
         var path = Path.Combine(_dir.Path, file);
-        File.WriteAllText(path, $"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: test
-              cluster:
-                server: {_server.Url.ToString().TrimEnd('/')}
-            users:
-            - name: user
-              user:
-                token: {token}
-            contexts:
-            - name: test
-              context:
-                cluster: test
-                user: user
-                namespace: app
-            current-context: test
-            """);
+        File.WriteAllText(path, _server.Kubeconfig(token, "app"));
         return path;
     }
 

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using Lifeboat.Cli.Output;
-using Lifeboat.Core.Retention;
 using Lifeboat.Core.Scheduling;
 using Lifeboat.Core.Storage;
 using Lifeboat.Kubernetes.Resources;
@@ -298,11 +297,7 @@ internal static class ResourceCommands
     {
         var scheduleName = new Option<string>("--schedule-name") { Description = "The schedule's name: the prefix of its backups' names", DefaultValueFactory = _ => "daily" };
         var cron = new Option<string>("--cron") { Description = "The CronJob's schedule (5 cron fields or @hourly/@daily/...), to name the slot", DefaultValueFactory = _ => "@daily" };
-        var keepLast = new Option<int?>("--keep-last") { Description = "Keep the newest N completed backups of this schedule (default 7 when no other keep rule is given)" };
-        var maxAge = new Option<TimeSpan?>("--max-age") { Description = "Delete completed backups older than this (e.g. 30d); the newest completed one stays", CustomParser = r => Durations.Parse(r) };
-        var hourly = new Option<int>("--keep-hourly") { Description = "Keep the newest backup of each of the last N hours" };
-        var daily = new Option<int>("--keep-daily") { Description = "Keep the newest backup of each of the last N days" };
-        var weekly = new Option<int>("--keep-weekly") { Description = "Keep the newest backup of each of the last N weeks" };
+        var retentionOptions = new RetentionOptions("completed backups of this schedule");
         var dryRun = new Option<bool>("--dry-run") { Description = "Print what would be taken and deleted; change nothing" };
         var filters = new BackupFilterOptions();
         var kube = new KubeOptions();
@@ -311,31 +306,19 @@ internal static class ResourceCommands
         var command = new Command("run",
             "Take this slot's backup (named <schedule>-<UTC slot yyyyMMddHHmmss>, so a retried job finds it instead of taking another), then apply retention to the " +
             "schedule's backups. Only completed backups count, the newest completed one is never deleted, a partially failed one goes once a newer one completed.");
-        foreach (var o in new Option[] { scheduleName, cron, keepLast, maxAge, hourly, daily, weekly, dryRun })
+        foreach (var o in new Option[] { scheduleName, cron, dryRun })
         {
             command.Options.Add(o);
         }
 
+        retentionOptions.AddTo(command);
         filters.AddTo(command);
         kube.AddTo(command, withNamespace: false);
         store.AddTo(command);
         command.Options.Add(output);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var retention = new TimedRetentionPolicy
-            {
-                KeepLast = parse.GetValue(keepLast),
-                MaxAge = parse.GetValue(maxAge),
-                Hourly = parse.GetValue(hourly),
-                Daily = parse.GetValue(daily),
-                Weekly = parse.GetValue(weekly),
-            };
-            if (!retention.HasKeepRule)
-            {
-                retention = retention with { KeepLast = 7 };
-            }
-
-            retention.Validate();
+            var retention = retentionOptions.Read(parse);
             var schedule = parse.GetValue(scheduleName)!;
             ResourceBackupCatalog.ValidateName(schedule);
             var slots = FullSnapshotSchedule.Parse(parse.GetValue(cron)!);

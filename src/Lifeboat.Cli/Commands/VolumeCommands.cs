@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Lifeboat.Cli.Output;
-using Lifeboat.Core.Retention;
 using Lifeboat.Core.Scheduling;
 using Lifeboat.Kubernetes.Client;
 using Lifeboat.Kubernetes.Models;
@@ -95,11 +94,7 @@ internal static class VolumeCommands
         var pvcs = new Option<string[]>("--pvc") { Description = "PVCs by name (repeat or comma-separate); with no --pvc and no -l, every PVC", AllowMultipleArgumentsPerToken = true };
         var selector = new Option<string?>("--selector", "-l") { Description = "PVCs by label selector" };
         var className = new Option<string?>("--class") { Description = "VolumeSnapshotClass (default: the default class of each claim's CSI driver)" };
-        var keepLast = new Option<int?>("--keep-last") { Description = "Keep the newest N ready snapshots per PVC (default 7 when no other keep rule is given)" };
-        var maxAge = new Option<TimeSpan?>("--max-age") { Description = "Delete ready snapshots older than this (e.g. 30d); the newest ready one stays", CustomParser = r => Durations.Parse(r) };
-        var hourly = new Option<int>("--keep-hourly") { Description = "Keep the newest snapshot of each of the last N hours" };
-        var daily = new Option<int>("--keep-daily") { Description = "Keep the newest snapshot of each of the last N days" };
-        var weekly = new Option<int>("--keep-weekly") { Description = "Keep the newest snapshot of each of the last N weeks" };
+        var retentionOptions = new RetentionOptions("ready snapshots per PVC");
         var dryRun = new Option<bool>("--dry-run") { Description = "Print what would be created and deleted; change nothing" };
         var waits = new WaitOptions();
         var output = KubeOptions.OutputOption();
@@ -108,28 +103,16 @@ internal static class VolumeCommands
             "then apply retention per PVC counting only ready snapshots. Never deletes the newest ready snapshot, one labelled lifeboat.io/keep=true, " +
             "or one a PVC is being restored from. Exits 9 only when a snapshot really failed.");
         kube.AddTo(command);
-        foreach (var o in new Option[] { scheduleName, cron, pvcs, selector, className, keepLast, maxAge, hourly, daily, weekly, dryRun, output })
+        foreach (var o in new Option[] { scheduleName, cron, pvcs, selector, className, dryRun, output })
         {
             command.Options.Add(o);
         }
 
         waits.AddTo(command);
+        retentionOptions.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var retention = new TimedRetentionPolicy
-            {
-                KeepLast = parse.GetValue(keepLast),
-                MaxAge = parse.GetValue(maxAge),
-                Hourly = parse.GetValue(hourly),
-                Daily = parse.GetValue(daily),
-                Weekly = parse.GetValue(weekly),
-            };
-            if (!retention.HasKeepRule)
-            {
-                retention = retention with { KeepLast = 7 };
-            }
-
-            retention.Validate();
+            var retention = retentionOptions.Read(parse);
             var options = new SnapshotScheduleOptions
             {
                 Name = parse.GetValue(scheduleName)!,

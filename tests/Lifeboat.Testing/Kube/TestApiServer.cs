@@ -180,6 +180,27 @@ public sealed class TestApiServer : IAsyncDisposable
         Source = "test API server",
     };
 
+    /// <summary>A kubeconfig for this server (plain HTTP) with a bearer token, as a file would hold it.</summary>
+    public string Kubeconfig(string token, string ns) => $"""
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: test
+          cluster:
+            server: {Url.ToString().TrimEnd('/')}
+        users:
+        - name: user
+          user:
+            token: {token}
+        contexts:
+        - name: test
+          context:
+            cluster: test
+            user: user
+            namespace: {ns}
+        current-context: test
+        """;
+
     public void CreateNamespace(string name) =>
         Seed(KubeResource.Namespaces, new JsonObject { ["metadata"] = new JsonObject { ["name"] = name } });
 
