@@ -21,9 +21,18 @@ public sealed record KubeResource(string Group, string Version, string Plural, s
     public static readonly KubeResource VolumeSnapshots = new("snapshot.storage.k8s.io", "v1", "volumesnapshots", "VolumeSnapshot", true);
     public static readonly KubeResource VolumeSnapshotContents = new("snapshot.storage.k8s.io", "v1", "volumesnapshotcontents", "VolumeSnapshotContent", false);
     public static readonly KubeResource VolumeSnapshotClasses = new("snapshot.storage.k8s.io", "v1", "volumesnapshotclasses", "VolumeSnapshotClass", false);
+    public static readonly KubeResource CustomResourceDefinitions = new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false);
 
     /// <summary><c>v1</c> or <c>group/version</c>, as written in an object's <c>apiVersion</c>.</summary>
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+
+    /// <summary>The group and version of an <c>apiVersion</c> (<c>v1</c> is the core group's).</summary>
+    public static (string Group, string Version) SplitApiVersion(string apiVersion)
+    {
+        ArgumentNullException.ThrowIfNull(apiVersion);
+        var slash = apiVersion.IndexOf('/', StringComparison.Ordinal);
+        return slash < 0 ? ("", apiVersion) : (apiVersion[..slash], apiVersion[(slash + 1)..]);
+    }
 
     /// <summary><c>plural.group</c> (or the plural alone in the core group), as RBAC messages and kubectl name it.</summary>
     public string QualifiedName => Group.Length == 0 ? Plural : $"{Plural}.{Group}";

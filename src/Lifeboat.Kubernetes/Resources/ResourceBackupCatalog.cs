@@ -37,10 +37,9 @@ public sealed partial class ResourceBackupCatalog(ISnapshotStore store)
         var manifests = new List<BackupManifest>();
         await foreach (var item in store.ListAsync(Prefix, cancellationToken))
         {
-            var parts = StoreKey.WithoutEncryption(item.Key).Split('/');
-            if (parts is [_, var name, ManifestFile])
+            if (StoreKey.WithoutEncryption(item.Key).Split('/') is [_, _, ManifestFile])
             {
-                manifests.Add(await ReadManifestAsync(item.Key, cancellationToken) with { });
+                manifests.Add(await ReadManifestAsync(item.Key, cancellationToken));
             }
         }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Lifeboat.Core.Storage;
 using Lifeboat.Kubernetes.Client;
@@ -37,10 +36,8 @@ public sealed class ResourceBackupper(KubeClient client, IStepLog log, TimeProvi
     /// <summary>Label that keeps an object out of every backup.</summary>
     public const string ExcludeLabel = "lifeboat.io/exclude-from-backup";
 
-    private static readonly KubeResource Crds = new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false);
-
     /// <summary>Left out unless named in --include-resources: they are history, not state, and a restore could not use them.</summary>
-    private static readonly HashSet<string> DefaultExcluded = new(StringComparer.Ordinal) { "events", "events.events.k8s.io" };
+    private static readonly IReadOnlySet<string> DefaultExcluded = new HashSet<string>(StringComparer.Ordinal) { "events", "events.events.k8s.io" };
 
     /// <exception cref="ResourceRefusedException">A complete backup of that name exists.</exception>
     /// <exception cref="ArgumentException">An include filter names no resource the server serves.</exception>
@@ -84,7 +81,7 @@ public sealed class ResourceBackupper(KubeClient client, IStepLog log, TimeProvi
         }
 
         var selected = preferred
-            .Where(r => resourceFilter.Includes(r) && (!DefaultExcluded.Contains(r.Name) || resourceFilter.NamesExplicitly(r)))
+            .Where(r => resourceFilter.Selects(r, DefaultExcluded))
             .ToList();
         var namespaces = await SelectNamespacesAsync(namespaceFilter, run, cancellationToken);
         var includeCluster = request.ClusterResources == ClusterResources.True
@@ -238,7 +235,7 @@ public sealed class ResourceBackupper(KubeClient client, IStepLog log, TimeProvi
     /// </summary>
     private async Task AddRelatedAsync(Run run, ResourceFilter filter, CancellationToken cancellationToken)
     {
-        var crdResource = run.Discovery.FindPreferred(Crds.Group, Crds.Plural);
+        var crdResource = run.Discovery.FindPreferred(KubeResource.CustomResourceDefinitions.Group, KubeResource.CustomResourceDefinitions.Plural);
         var custom = run.Counts.Keys.Select(k => run.Served[k]).Where(s => s.Resource.Group.Contains('.', StringComparison.Ordinal)).ToList();
         if (crdResource is not null && filter.Includes(crdResource) && custom.Count > 0)
         {
@@ -375,7 +372,5 @@ public sealed class ResourceBackupper(KubeClient client, IStepLog log, TimeProvi
             Warnings = [.. _warnings],
             Errors = [.. _errors],
         };
-
-        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{request.Name}: {_written.Count} objects");
     }
 }

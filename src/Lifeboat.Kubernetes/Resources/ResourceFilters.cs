@@ -108,10 +108,14 @@ public sealed class ResourceFilter(IncludeExclude lists)
     public bool Includes(ServedResource resource) =>
         (Lists.IncludesAll || Lists.Include.Any(resource.IsNamedBy)) && !Lists.Exclude.Any(resource.IsNamedBy);
 
-    /// <summary>Named explicitly (not only through <c>*</c>): a default exclusion does not apply then.</summary>
-    public bool NamesExplicitly(ServedResource resource) => Lists.Include.Any(p => p != "*" && resource.IsNamedBy(p));
-
-    /// <summary>Parses comma-separated, repeatable option values into a list; empty means none given.</summary>
-    public static List<string> Split(IEnumerable<string>? values) =>
-        (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct(StringComparer.Ordinal).ToList();
+    /// <summary>
+    /// Included, and not one of <paramref name="defaultExcluded"/> (resource names) unless named explicitly: <c>*</c>
+    /// alone does not bring those in.
+    /// </summary>
+    public bool Selects(ServedResource resource, IReadOnlySet<string> defaultExcluded)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        ArgumentNullException.ThrowIfNull(defaultExcluded);
+        return Includes(resource) && (!defaultExcluded.Contains(resource.Name) || Lists.Include.Any(p => p != "*" && resource.IsNamedBy(p)));
+    }
 }

@@ -72,7 +72,7 @@ public sealed record RestoreReport(string Backup, bool DryRun, IReadOnlyList<Res
 /// </summary>
 public sealed class ResourceRestorer(KubeClient client, IStepLog log, TimeProvider time)
 {
-    private static readonly KubeResource Crds = new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false);
+    private static readonly KubeResource Crds = KubeResource.CustomResourceDefinitions;
 
     /// <exception cref="ResourceRefusedException">The filters select nothing, or a --name matches nothing.</exception>
     public async Task<RestoreReport> RestoreAsync(string backupName, IReadOnlyList<ArchivedObject> archived, ResourceRestoreRequest request,
@@ -118,6 +118,7 @@ public sealed class ResourceRestorer(KubeClient client, IStepLog log, TimeProvid
     private static List<ArchivedObject> Select(IReadOnlyList<ArchivedObject> archived, ResourceRestoreRequest request, ApiDiscovery discovery)
     {
         var namespaces = new NamespaceFilter(request.Namespaces);
+        var resources = new ResourceFilter(request.Resources);
         var labels = LabelSelectorExpression.Parse(request.LabelSelector);
         var names = request.Names.Select(ParseName).ToList();
         var selected = new List<ArchivedObject>();
@@ -125,9 +126,7 @@ public sealed class ResourceRestorer(KubeClient client, IStepLog log, TimeProvid
         foreach (var item in archived)
         {
             var alias = AsServed(item, discovery);
-            var named = request.Resources.Include.Any(p => p != "*" && alias.IsNamedBy(p));
-            if (!(request.Resources.IncludesAll || named) || request.Resources.Exclude.Any(alias.IsNamedBy)
-                || (RestorePreparation.DefaultExcluded.Contains(item.Resource) && !named))
+            if (!resources.Selects(alias, RestorePreparation.DefaultExcluded))
             {
                 continue;
             }
@@ -191,7 +190,7 @@ public sealed class ResourceRestorer(KubeClient client, IStepLog log, TimeProvid
     /// </summary>
     private static ServedResource AsServed(ArchivedObject item, ApiDiscovery discovery)
     {
-        var version = item.ApiVersion.Contains('/', StringComparison.Ordinal) ? item.ApiVersion[(item.ApiVersion.IndexOf('/', StringComparison.Ordinal) + 1)..] : item.ApiVersion;
+        var version = KubeResource.SplitApiVersion(item.ApiVersion).Version;
         var shortNames = discovery.FindPreferred(item.Group, item.Plural)?.ShortNames ?? [];
         return new ServedResource(new KubeResource(item.Group, version, item.Plural, item.Kind, item.Namespace is not null), [], shortNames, item.Kind.ToLowerInvariant(), true, false);
     }
@@ -230,8 +229,8 @@ public sealed class ResourceRestorer(KubeClient client, IStepLog log, TimeProvid
         foreach (var item in run.Selected.Where(o => o.Group.Contains('.', StringComparison.Ordinal)).ToList())
         {
             var crdName = $"{item.Plural}.{item.Group}";
-            if (discovery.FindPreferred(item.Group, item.Plural) is null && !run.Selected.Any(o => o.Resource == "customresourcedefinitions.apiextensions.k8s.io" && o.Name == crdName)
-                && run.Archive.FirstOrDefault(o => o.Resource == "customresourcedefinitions.apiextensions.k8s.io" && o.Name == crdName) is { } crd)
+            if (discovery.FindPreferred(item.Group, item.Plural) is null && !run.Selected.Any(o => o.Resource == Crds.QualifiedName && o.Name == crdName)
+                && run.Archive.FirstOrDefault(o => o.Resource == Crds.QualifiedName && o.Name == crdName) is { } crd)
             {
                 run.Selected.Add(crd);
             }
@@ -279,8 +278,7 @@ public sealed class ResourceRestorer(KubeClient client, IStepLog log, TimeProvid
             return (RestoreOutcome.Failed, crdProblem);
         }
 
-        var version = item.ApiVersion.Contains('/', StringComparison.Ordinal) ? item.ApiVersion[(item.ApiVersion.IndexOf('/', StringComparison.Ordinal) + 1)..] : item.ApiVersion;
-        var served = discovery.Find(item.Group, item.Plural, version);
+        var served = discovery.Find(item.Group, item.Plural, KubeResource.SplitApiVersion(item.ApiVersion).Version);
         var pending = run.Request.DryRun ? run.PendingReason(item, target) : null;
         if (served is null && pending is not null)
         {
@@ -330,7 +328,7 @@ public sealed class ResourceRestorer(KubeClient client, IStepLog log, TimeProvid
                 run.NamespacesCreated.Add(name);
             }
 
-            if (item.Resource == "customresourcedefinitions.apiextensions.k8s.io")
+            if (item.Resource == Crds.QualifiedName)
             {
                 run.CrdsCreated.Add(name);
             }
@@ -437,8 +435,7 @@ public sealed class ResourceRestorer(KubeClient client, IStepLog log, TimeProvid
         var dropped = new List<string>();
         foreach (var r in refs.OfType<JsonObject>())
         {
-            var apiVersion = (string?)r["apiVersion"] ?? "";
-            var (group, version) = apiVersion.Contains('/', StringComparison.Ordinal) ? (apiVersion[..apiVersion.IndexOf('/', StringComparison.Ordinal)], apiVersion[(apiVersion.IndexOf('/', StringComparison.Ordinal) + 1)..]) : ("", apiVersion);
+            var (group, version) = KubeResource.SplitApiVersion((string?)r["apiVersion"] ?? "");
             var served = discovery.Resources.FirstOrDefault(s => s.Resource.Group == group && s.Resource.Version == version && s.Resource.Kind == (string?)r["kind"]);
             JsonObject? live = null;
             if (served is not null)

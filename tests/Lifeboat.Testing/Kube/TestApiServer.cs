@@ -72,7 +72,7 @@ public sealed class TestApiServer : IAsyncDisposable
     public static readonly KubeResource Roles = new("rbac.authorization.k8s.io", "v1", "roles", "Role", true);
     public static readonly KubeResource RoleBindings = new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true);
     public static readonly KubeResource ClusterRoles = new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false);
-    public static readonly KubeResource CustomResourceDefinitions = new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false);
+    public static readonly KubeResource CustomResourceDefinitions = KubeResource.CustomResourceDefinitions;
 
     public Uri Url { get; private set; } = null!;
 
@@ -318,7 +318,7 @@ public sealed class TestApiServer : IAsyncDisposable
 
         if (request.Method == "GET" && Discovery(request.Path.Value ?? "") is { } document)
         {
-            if (!Authenticated(http))
+            if (Identify(http).User is null) // discovery is open to every authenticated user
             {
                 await WriteStatusAsync(http, HttpStatusCode.Unauthorized, "Unauthorized", "Unauthorized");
                 return;
@@ -357,21 +357,7 @@ public sealed class TestApiServer : IAsyncDisposable
             return;
         }
 
-        var auth = request.Headers.Authorization.ToString();
-        (string User, RbacRule[] Rules) identity;
-        lock (_lock)
-        {
-            var certificate = http.Connection.ClientCertificate?.GetNameInfo(X509NameType.SimpleName, false);
-            if (auth.StartsWith("Bearer ", StringComparison.Ordinal) && _identities.TryGetValue(auth[7..], out identity))
-            {
-                // A bearer token wins over a client certificate, as on the real server.
-            }
-            else if (certificate is null || !_identities.TryGetValue("cert:" + certificate, out identity))
-            {
-                identity = default;
-            }
-        }
-
+        var identity = Identify(http);
         if (identity.User is null)
         {
             await WriteStatusAsync(http, HttpStatusCode.Unauthorized, "Unauthorized", "Unauthorized");
@@ -1100,15 +1086,20 @@ public sealed class TestApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Whether the request carries a known token or client certificate (discovery is open to every authenticated user).</summary>
-    private bool Authenticated(HttpContext http)
+    /// <summary>The identity of the request's bearer token, else of its client certificate; default when neither is known (401).</summary>
+    private (string User, RbacRule[] Rules) Identify(HttpContext http)
     {
         var auth = http.Request.Headers.Authorization.ToString();
         var certificate = http.Connection.ClientCertificate?.GetNameInfo(X509NameType.SimpleName, false);
         lock (_lock)
         {
-            return (auth.StartsWith("Bearer ", StringComparison.Ordinal) && _identities.ContainsKey(auth[7..]))
-                || (certificate is not null && _identities.ContainsKey("cert:" + certificate));
+            // A bearer token wins over a client certificate, as on the real server.
+            if (auth.StartsWith("Bearer ", StringComparison.Ordinal) && _identities.TryGetValue(auth[7..], out var byToken))
+            {
+                return byToken;
+            }
+
+            return certificate is not null && _identities.TryGetValue("cert:" + certificate, out var byCertificate) ? byCertificate : default;
         }
     }
 
