@@ -18,10 +18,16 @@ internal sealed class CliContext(TextWriter output, TextWriter error, bool inter
 
     public bool Verbose { get; set; }
 
+    /// <summary>
+    /// Set by commands that run until stopped (<c>etcd run</c>): their logs include information records and are JSON
+    /// lines when standard error is not a terminal, like the sidecar's. Set it before the first use of <see cref="Loggers"/>.
+    /// </summary>
+    public bool LongRunning { get; set; }
+
     public ILoggerFactory Loggers => _loggers ??= LoggerFactory.Create(builder =>
     {
-        builder.SetMinimumLevel(Verbose ? LogLevel.Debug : LogLevel.Warning);
-        builder.AddProvider(new WriterLoggerProvider(Error, Time));
+        builder.SetMinimumLevel(Verbose ? LogLevel.Debug : LongRunning ? LogLevel.Information : LogLevel.Warning);
+        builder.AddProvider(new WriterLoggerProvider(Error, Time, json: LongRunning && !Interactive));
     });
 
     public void Dispose() => _loggers?.Dispose();

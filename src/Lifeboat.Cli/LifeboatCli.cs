@@ -26,15 +26,23 @@ internal static class LifeboatCli
             return ErrorReporter.Report(ex, error, verbose: false);
         }
 
-        var parse = root.Parse(args, Parsing);
+        ParseResult parse;
+        try
+        {
+            parse = root.Parse(args, Parsing);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A validator read a value that did not parse. Every typed option has a parser of its own (Values), so this is
+            // a bug; still one line and the usage code, not a crash.
+            return ErrorReporter.Report(new ArgumentException(ex.Message, ex), error, args.Contains("--verbose") || args.Contains("-v"));
+        }
+
         context.Verbose = parse.GetValue(verbose);
         if (parse.Errors.Count > 0)
         {
-            foreach (var e in parse.Errors)
-            {
-                await error.WriteLineAsync($"error: {e.Message} — fix: see '{CommandPath(parse)} --help'");
-            }
-
+            var (message, fix) = UsageErrors.Describe(parse);
+            await error.WriteLineAsync($"error: {message} — fix: {fix}");
             return ExitCodes.Usage;
         }
 
@@ -73,18 +81,5 @@ internal static class LifeboatCli
             && (i == 0 || args[i - 1] != ConfigFile.Flag)).ToArray();
         var command = root.Parse(withoutConfig, Parsing).CommandResult.Command;
         return ConfigFile.Expand(args, command, Environment.GetEnvironmentVariable);
-    }
-
-    private static string CommandPath(ParseResult parse)
-    {
-        var names = new List<string>();
-        for (var result = parse.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
-        {
-            names.Add(result.Command.Name);
-        }
-
-        names.Reverse();
-        names[0] = "lifeboat";
-        return string.Join(' ', names);
     }
 }

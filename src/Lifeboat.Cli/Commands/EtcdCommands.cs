@@ -42,7 +42,7 @@ internal static class EtcdCommands
     {
         var connection = new EtcdConnectionOptions();
         var store = new StoreOptions();
-        var output = OutputOption();
+        var output = OutputFormats.Option();
         var command = new Command("full", "Stream a full snapshot of etcd into the store, verified and named by the revision it holds");
         connection.AddTo(command);
         store.AddTo(command, writes: true);
@@ -56,9 +56,9 @@ internal static class EtcdCommands
             var snapshotter = new FullSnapshotter(client, target, context.Time, context.Loggers.CreateLogger("Lifeboat.Etcd.Snapshots"));
             var result = await TransferProgress.RunAsync(context, "full snapshot",
                 progress => snapshotter.TakeAsync(compression, progress, cancellationToken));
-            if (parse.GetValue(output) == OutputFormat.Json)
+            if (parse.GetValue(output).IsStructured())
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(result, Json));
+                await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), result);
             }
             else
             {
@@ -76,7 +76,7 @@ internal static class EtcdCommands
     private static Command CreateList(CliContext context)
     {
         var store = new StoreOptions();
-        var output = OutputOption(OutputFormat.Table);
+        var output = OutputFormats.Option(OutputFormat.Table);
         var command = new Command("list", "List the etcd snapshots in a store, in chain order");
         store.AddTo(command);
         command.Options.Add(output);
@@ -84,7 +84,7 @@ internal static class EtcdCommands
         {
             var source = store.Open(parse, context.Time, create: false);
             var snapshots = await SnapshotCatalog.ListAsync(source, cancellationToken);
-            if (parse.GetValue(output) == OutputFormat.Json)
+            if (parse.GetValue(output).IsStructured())
             {
                 var rows = snapshots.Select(s => new
                 {
@@ -108,7 +108,7 @@ internal static class EtcdCommands
                     deltas = c.Deltas.Count,
                     gapAtRevision = c.GapAfter,
                 });
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(new { store = source.Location, snapshots = rows, restorable = spans }, Json));
+                await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), new { store = source.Location, snapshots = rows, restorable = spans });
                 return ExitCodes.Success;
             }
 
@@ -145,11 +145,4 @@ internal static class EtcdCommands
         });
         return command;
     }
-
-    private static Option<OutputFormat> OutputOption(OutputFormat defaultFormat = OutputFormat.Text) => new("--output", "-o")
-    {
-        Description = "Output format",
-        HelpName = defaultFormat == OutputFormat.Table ? "table|json" : "text|json",
-        DefaultValueFactory = _ => defaultFormat,
-    };
 }

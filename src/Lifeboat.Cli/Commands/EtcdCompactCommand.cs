@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Lifeboat.Cli.Output;
 using Lifeboat.Core.Restore;
 using Lifeboat.Core.Snapshots;
@@ -15,7 +14,7 @@ internal static class EtcdCompactCommand
     {
         var store = new StoreOptions();
         var scratch = new Option<string?>("--scratch-dir") { Description = "Where to replay (default: /dev/shm when it has room, else the temp directory)" };
-        var output = new Option<OutputFormat>("--output", "-o") { Description = "Output format", HelpName = "text|json", DefaultValueFactory = _ => OutputFormat.Text };
+        var output = OutputFormats.Option();
         var command = new Command("compact",
             "Rebuild a full snapshot at the newest chain's last revision from its full snapshot and deltas (replayed in a scratch etcd), " +
             "so that restores replay few deltas. Deletes nothing.");
@@ -28,9 +27,9 @@ internal static class EtcdCompactCommand
             var plan = RestorePlanner.Plan(await SnapshotCatalog.ListAsync(source, cancellationToken), RestoreTarget.Latest);
             var result = await CountProgress.RunAsync(context, "replay",
                 progress => new EtcdRestorer(source, context.Time).CompactAsync(plan, store.CompressionFor(parse), parse.GetValue(scratch), progress, cancellationToken));
-            if (parse.GetValue(output) == OutputFormat.Json)
+            if (parse.GetValue(output).IsStructured())
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(new { compacted = result is not null, full = result }, EtcdCommands.Json));
+                await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), new { compacted = result is not null, full = result });
             }
             else if (result is null)
             {

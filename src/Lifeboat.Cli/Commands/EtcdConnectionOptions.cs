@@ -18,19 +18,17 @@ internal sealed class EtcdConnectionOptions
 
     public Option<FileInfo?> Key { get; } = new("--key") { Description = "PEM private key of --cert" };
 
-    public Option<TimeSpan> DialTimeout { get; } = new("--dial-timeout")
+    public Option<TimeSpan> DialTimeout { get; } = new Option<TimeSpan>("--dial-timeout")
     {
         Description = "Time to connect to one endpoint: 500ms, 5s, 1m",
-        HelpName = "duration",
         DefaultValueFactory = _ => TimeSpan.FromSeconds(5),
-        CustomParser = r => Durations.Parse(r),
-    };
+    }.Duration(TimeSpan.FromMilliseconds(1));
 
-    public Option<int> MaxRecvBytes { get; } = new("--max-recv-bytes")
+    public Option<int> MaxRecvBytes { get; } = new Option<int>("--max-recv-bytes")
     {
         Description = "Largest single message accepted from etcd, in bytes",
         DefaultValueFactory = _ => 512 * 1024 * 1024,
-    };
+    }.Integer(min: 4096);
 
     public void AddTo(Command command)
     {

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Lifeboat.Cli.Output;
 using Lifeboat.Core.Restore;
 using Lifeboat.Core.Snapshots;
@@ -22,8 +21,8 @@ internal static class EtcdDeltaCommand
         {
             Description = "Largest delta file before compression; more changes are split into several deltas",
             DefaultValueFactory = _ => DeltaOptions.DefaultMaxBytes,
-        };
-        var output = new Option<OutputFormat>("--output", "-o") { Description = "Output format", HelpName = "text|json", DefaultValueFactory = _ => OutputFormat.Text };
+        }.Integer(min: 1024);
+        var output = OutputFormats.Option();
         var command = new Command("delta",
             "Capture every change since the store's newest chain ends, up to now, as delta snapshots. When the store has no " +
             "chain, the chain is broken, or etcd has compacted the revisions needed, a new chain starts with a full snapshot (and says so).");
@@ -73,9 +72,9 @@ internal static class EtcdDeltaCommand
                     .TakeAsync(compression, null, cancellationToken);
             }
 
-            if (parse.GetValue(output) == OutputFormat.Json)
+            if (parse.GetValue(output).IsStructured())
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(new { newChain = newChainReason, full, deltas = captured?.Deltas ?? [] }, EtcdCommands.Json));
+                await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), new { newChain = newChainReason, full, deltas = captured?.Deltas ?? [] });
             }
             else if (full is not null)
             {

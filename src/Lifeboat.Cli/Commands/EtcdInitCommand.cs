@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Lifeboat.Cli.Output;
 using Lifeboat.Etcd.Init;
 
@@ -22,14 +21,13 @@ internal static class EtcdInitCommand
         var mode = new Option<InitMode>("--mode")
         {
             Description = "sanity: structure, membership, database pages and revision; full: also start etcd on a copy and check Status and HashKV",
-            HelpName = "sanity|full",
             DefaultValueFactory = _ => InitMode.Sanity,
-        };
+        }.OneOf();
         var discard = new Option<bool>("--discard-damaged") { Description = "Delete a damaged data directory after restoring, instead of keeping it as DIR.damaged-<time>" };
         var scratch = new Option<string?>("--scratch-dir") { Description = "Where to replay (default: /dev/shm when it has room) and to prove a copy of the data directory (default: beside it)" };
         var etcdBinary = new Option<string?>("--etcd-binary") { Description = "etcd binary (default: etcd on PATH)" };
         var etcdctlBinary = new Option<string?>("--etcdctl-binary") { Description = "etcdctl binary (default: etcdctl on PATH)" };
-        var output = new Option<OutputFormat>("--output", "-o") { Description = "Output format", HelpName = "text|json", DefaultValueFactory = _ => OutputFormat.Text };
+        var output = OutputFormats.Option();
         var command = new Command("init",
             "Check etcd's data directory before etcd starts and decide: missing, empty, damaged, or behind the store → restore the store's newest " +
             "point; healthy, or newer than the store → keep it. A replaced directory is kept as DIR.damaged-<time> (or DIR.replaced-<time>). " +
@@ -58,9 +56,9 @@ internal static class EtcdInitCommand
             var initializer = new EtcdInitializer(store.Open(parse, context.Time, create: false), context.Time,
                 context.Loggers.CreateLogger("Lifeboat.Etcd.Init"));
             var result = await CountProgress.RunAsync(context, "replay", progress => initializer.RunAsync(options, progress, cancellationToken));
-            if (parse.GetValue(output) == OutputFormat.Json)
+            if (parse.GetValue(output).IsStructured())
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(result, EtcdCommands.Json));
+                await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), result);
             }
             else
             {

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Lifeboat.Cli.Output;
 using Lifeboat.Core.Retention;
 using Lifeboat.Core.Snapshots;
@@ -14,12 +13,12 @@ internal static class EtcdPruneCommand
         var store = new StoreOptions();
         var policy = new Option<string>("--policy") { Description = "Retention policy", HelpName = "limit|exponential", DefaultValueFactory = _ => "limit" };
         policy.AcceptOnlyFromAmong("limit", "exponential");
-        var keep = new Option<int>("--keep") { Description = "limit: how many full snapshots (with their deltas) to keep", DefaultValueFactory = _ => 7 };
-        var hours = new Option<int>("--hourly") { Description = "exponential: hours with one full snapshot each", DefaultValueFactory = _ => 24 };
-        var days = new Option<int>("--daily") { Description = "exponential: days with one full snapshot each", DefaultValueFactory = _ => 7 };
-        var weeks = new Option<int>("--weekly") { Description = "exponential: weeks with one full snapshot each", DefaultValueFactory = _ => 4 };
+        var keep = new Option<int>("--keep") { Description = "limit: how many full snapshots (with their deltas) to keep", DefaultValueFactory = _ => 7 }.Integer(min: 1);
+        var hours = new Option<int>("--hourly") { Description = "exponential: hours with one full snapshot each", DefaultValueFactory = _ => 24 }.Integer(min: 1);
+        var days = new Option<int>("--daily") { Description = "exponential: days with one full snapshot each", DefaultValueFactory = _ => 7 }.Integer(min: 1);
+        var weeks = new Option<int>("--weekly") { Description = "exponential: weeks with one full snapshot each", DefaultValueFactory = _ => 4 }.Integer(min: 1);
         var dryRun = new Option<bool>("--dry-run") { Description = "Print what would be deleted and delete nothing" };
-        var output = new Option<OutputFormat>("--output", "-o") { Description = "Output format", HelpName = "text|json", DefaultValueFactory = _ => OutputFormat.Text };
+        var output = OutputFormats.Option();
         var command = new Command("prune",
             "Delete snapshots a retention policy does not keep. Never deletes the only full snapshot, the newest restorable point, " +
             "or deltas newer than the newest full snapshot.");
@@ -43,14 +42,14 @@ internal static class EtcdPruneCommand
             var plan = RetentionPlanner.Plan(await SnapshotCatalog.ListAsync(source, cancellationToken), chosen, context.Time.GetUtcNow());
             var dry = parse.GetValue(dryRun);
             var deleted = dry ? 0 : await RetentionExecutor.ApplyAsync(source, plan, cancellationToken);
-            if (parse.GetValue(output) == OutputFormat.Json)
+            if (parse.GetValue(output).IsStructured())
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(new
+                await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), new
                 {
                     dryRun = dry,
                     deleted = plan.Delete.Select(d => new { key = d.Snapshot.Key, reason = d.Reason }),
                     kept = plan.Keep.Select(k => k.Key),
-                }, EtcdCommands.Json));
+                });
                 return ExitCodes.Success;
             }
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Lifeboat.Cli.Output;
 using Lifeboat.Core.Restore;
 using Lifeboat.Core.Snapshots;
@@ -15,7 +14,7 @@ internal static class EtcdRestoreCommand
     {
         var store = new StoreOptions();
         var dataDir = new Option<string>("--data-dir") { Description = "Data directory to create (must be missing or empty, unless --force)", Required = true };
-        var toRevision = new Option<long?>("--to-revision") { Description = "Restore exactly this etcd revision (default: the latest point)" };
+        var toRevision = new Option<long?>("--to-revision") { Description = "Restore exactly this etcd revision (default: the latest point)" }.Integer(min: 1);
         var toTime = new Option<DateTimeOffset?>("--to-time")
         {
             Description = "Restore the last revision observed at or before this time, e.g. 2026-11-21T09:30:00Z",
@@ -37,7 +36,7 @@ internal static class EtcdRestoreCommand
         var scratch = new Option<string?>("--scratch-dir") { Description = "Where to replay (default: /dev/shm when it has room, else beside the data directory)" };
         var etcdBinary = new Option<string?>("--etcd-binary") { Description = "etcd binary for the replay (default: etcd on PATH)" };
         var etcdctlBinary = new Option<string?>("--etcdctl-binary") { Description = "etcdctl binary for laying out the data directory (default: etcdctl on PATH)" };
-        var output = new Option<OutputFormat>("--output", "-o") { Description = "Output format", HelpName = "text|json", DefaultValueFactory = _ => OutputFormat.Text };
+        var output = OutputFormats.Option();
         var command = new Command("restore",
             "Restore an etcd data directory from the store: the newest full snapshot at or before the target, then its deltas, " +
             "replayed revision by revision so that revisions equal the source's. Everything is verified before the data directory is touched.");
@@ -53,7 +52,8 @@ internal static class EtcdRestoreCommand
 
         command.Validators.Add(r =>
         {
-            if (r.GetValue(toRevision) is not null && r.GetValue(toTime) is not null)
+            // Given or not, never the values: GetValue on a value that failed to parse throws.
+            if (r.GetResult(toRevision) is { Implicit: false } && r.GetResult(toTime) is { Implicit: false })
             {
                 r.AddError("--to-revision and --to-time exclude each other: pick one");
             }
@@ -76,9 +76,9 @@ internal static class EtcdRestoreCommand
             };
             var result = await CountProgress.RunAsync(context, "replay",
                 progress => new EtcdRestorer(source, context.Time).RestoreAsync(plan, options, progress, cancellationToken));
-            if (parse.GetValue(output) == OutputFormat.Json)
+            if (parse.GetValue(output).IsStructured())
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(result, EtcdCommands.Json));
+                await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), result);
             }
             else
             {

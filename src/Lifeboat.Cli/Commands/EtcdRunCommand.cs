@@ -11,7 +11,7 @@ internal static class EtcdRunCommand
     public static Command Create(CliContext context)
     {
         var store = new StoreOptions();
-        var mode = new Option<InitMode>("--mode") { Description = "Depth of the data directory check (see init)", HelpName = "sanity|full", DefaultValueFactory = _ => InitMode.Sanity };
+        var mode = new Option<InitMode>("--mode") { Description = "Depth of the data directory check (see init)", DefaultValueFactory = _ => InitMode.Sanity }.OneOf();
         var discard = new Option<bool>("--discard-damaged") { Description = "Delete a damaged data directory after restoring instead of keeping it aside" };
         var etcdBinary = new Option<string?>("--etcd-binary") { Description = "etcd binary (default: etcd on PATH)" };
         var etcdArgs = new Argument<string[]>("etcd-flags") { Description = "etcd's own flags, after --", Arity = ArgumentArity.ZeroOrMore };
@@ -27,6 +27,7 @@ internal static class EtcdRunCommand
         command.Arguments.Add(etcdArgs);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            context.LongRunning = true;
             var line = EtcdCommandLine.Parse(parse.GetValue(etcdArgs) ?? []);
             var init = new InitOptions
             {

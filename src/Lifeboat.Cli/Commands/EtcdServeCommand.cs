@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Lifeboat.Cli.Hosting;
+using Lifeboat.Cli.Output;
 using Lifeboat.Core.Retention;
 using Lifeboat.Core.Scheduling;
 using Lifeboat.Core.Storage;
@@ -37,14 +38,12 @@ internal static partial class EtcdServeCommand
         var period = new Option<TimeSpan>("--delta-period")
         {
             Description = "How often buffered changes are written as a delta [env: LIFEBOAT_DELTA_PERIOD]",
-            HelpName = "duration",
-            DefaultValueFactory = _ => Durations.TryParse(Env("LIFEBOAT_DELTA_PERIOD", "5m"), out var d) ? d : TimeSpan.FromMinutes(5),
-            CustomParser = r => Durations.Parse(r),
-        };
-        var maxBytes = new Option<long>("--delta-max-bytes") { Description = "Write a delta early when buffered changes pass this size", DefaultValueFactory = _ => DeltaOptions.DefaultMaxBytes };
+            DefaultValueFactory = r => Values.DurationFromEnvironment(r, "LIFEBOAT_DELTA_PERIOD", TimeSpan.FromMinutes(5)),
+        }.Duration(TimeSpan.FromSeconds(1));
+        var maxBytes = new Option<long>("--delta-max-bytes") { Description = "Write a delta early when buffered changes pass this size", DefaultValueFactory = _ => DeltaOptions.DefaultMaxBytes }.Integer(min: 1024);
         var retention = new Option<string>("--retention") { Description = "Retention policy [env: LIFEBOAT_RETENTION]", HelpName = "limit|exponential", DefaultValueFactory = _ => Env("LIFEBOAT_RETENTION", "limit") };
         retention.AcceptOnlyFromAmong("limit", "exponential");
-        var keep = new Option<int>("--keep") { Description = "limit: full snapshots kept, with their deltas", DefaultValueFactory = _ => 7 };
+        var keep = new Option<int>("--keep") { Description = "limit: full snapshots kept, with their deltas", DefaultValueFactory = _ => 7 }.Integer(min: 1);
         var listen = new Option<string>("--listen") { Description = "Address of the HTTP API [env: LIFEBOAT_LISTEN]", DefaultValueFactory = _ => Env("LIFEBOAT_LISTEN", "127.0.0.1:8080") };
         var bufferDir = new Option<string?>("--buffer-dir")
         {
@@ -56,25 +55,29 @@ internal static partial class EtcdServeCommand
         {
             Description = "Most bytes --buffer-dir holds; past it, deltas are captured again from etcd's history once the store is back",
             DefaultValueFactory = _ => SidecarOptions.DefaultBufferMaxBytes,
-        };
+        }.Integer(min: 1);
         var member = new MemberOptions();
         var dataDir = new Option<string?>("--data-dir")
         {
             Description = "etcd's data directory, for POST /initialization/start (with etcd's member flags) [env: LIFEBOAT_DATA_DIR]",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LIFEBOAT_DATA_DIR"),
         };
-        var initMode = new Option<InitMode>("--init-mode") { Description = "Depth of the initialization check", HelpName = "sanity|full", DefaultValueFactory = _ => InitMode.Sanity };
+        var initMode = new Option<InitMode>("--init-mode") { Description = "Depth of the initialization check", DefaultValueFactory = _ => InitMode.Sanity }.OneOf();
         var clusterState = new Option<string>("--initial-cluster-state") { Description = "As for etcd ('existing': a member that joined at runtime)", DefaultValueFactory = _ => "new" };
         clusterState.AcceptOnlyFromAmong("new", "existing");
         var discard = new Option<bool>("--discard-damaged") { Description = "Initialization deletes a damaged data directory after restoring instead of keeping it aside" };
         var tokenFile = new Option<FileInfo?>("--api-token-file") { Description = "File holding the bearer token the API requires (all endpoints but /healthz and /readyz)" };
+        var unauthenticated = new Option<bool>("--allow-unauthenticated")
+        {
+            Description = "Serve the API on a non-loopback --listen address without --api-token-file (anyone who reaches the port can trigger snapshots and read the configuration)",
+        };
         var command = new Command("serve",
             "Run the backup sidecar beside an etcd member: full snapshots on a schedule, deltas continuously, retention, and an HTTP API " +
             "(/healthz, /readyz, /metrics, POST /snapshots/full, POST /snapshots/delta, /snapshots/latest, /config).");
         connection.AddTo(command);
         store.AddTo(command, writes: true);
         member.AddTo(command);
-        foreach (var o in new Option[] { schedule, zone, period, maxBytes, retention, keep, listen, bufferDir, bufferMax, dataDir, initMode, clusterState, discard, tokenFile })
+        foreach (var o in new Option[] { schedule, zone, period, maxBytes, retention, keep, listen, bufferDir, bufferMax, dataDir, initMode, clusterState, discard, tokenFile, unauthenticated })
         {
             command.Options.Add(o);
         }
@@ -96,9 +99,11 @@ internal static partial class EtcdServeCommand
                 throw new ArgumentException("--api-token-file is empty: put the token in it, or leave the flag out for no token");
             }
 
-            if (parse.GetValue(period) < TimeSpan.FromSeconds(1))
+            var endpoint = ListenAddress.Parse(parse.GetValue(listen)!);
+            if (!ListenAddress.IsLoopback(endpoint) && token is null && !parse.GetValue(unauthenticated))
             {
-                throw new ArgumentException("--delta-period below 1s would write a delta file per change");
+                throw new ArgumentException($"--listen {parse.GetValue(listen)} reaches beyond this machine and the API has no token: pass --api-token-file FILE " +
+                    "(or listen on 127.0.0.1, or accept an open API with --allow-unauthenticated)");
             }
 
             var storeSettings = store.Read(parse);
@@ -113,6 +118,7 @@ internal static partial class EtcdServeCommand
                 Compression = store.CompressionFor(parse),
                 Retention = parse.GetValue(retention) == "exponential" ? new RetentionPolicy.Exponential() : new RetentionPolicy.Limit(Math.Max(1, parse.GetValue(keep))),
                 Listen = parse.GetValue(listen)!,
+                ListenEndpoint = endpoint,
                 BufferDir = parse.GetValue(bufferDir) is { Length: > 0 } b ? b : null,
                 BufferMaxBytes = parse.GetValue(bufferMax) > 0 ? parse.GetValue(bufferMax) : throw new ArgumentException("--buffer-max-bytes must be positive"),
                 ApiToken = token,
@@ -138,16 +144,25 @@ internal static partial class EtcdServeCommand
         builder.Logging.ClearProviders();
         if (context.Interactive)
         {
-            builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = WriterLoggerProvider.TimestampFormat;
+            });
         }
         else
         {
-            builder.Logging.AddJsonConsole(o => o.UseUtcTimestamp = true);
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = WriterLoggerProvider.TimestampFormat.TrimEnd();
+            });
         }
 
         builder.Logging.SetMinimumLevel(context.Verbose ? LogLevel.Debug : LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.WebHost.UseUrls($"http://{options.Listen}");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.ListenEndpoint));
         await using var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Lifeboat.Etcd.Sidecar");
         LogConfiguration(logger, string.Join(", ", options.Redacted().Select(p => $"{p.Key}={p.Value}")));

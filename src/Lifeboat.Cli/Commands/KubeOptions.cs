@@ -9,25 +9,25 @@ namespace Lifeboat.Cli.Commands;
 /// <summary>Where the cluster is: kubeconfig, context, namespace(s); shared by the volume and resource commands.</summary>
 internal sealed class KubeOptions(bool multipleNamespaces = false)
 {
-    public static Option<OutputFormat> OutputOption() =>
-            new("--output", "-o") { Description = "Output format", HelpName = "text|json", DefaultValueFactory = _ => OutputFormat.Text };
-
     private readonly Option<string?> _kubeconfig = new("--kubeconfig") { Description = "Path to a kubeconfig (default: KUBECONFIG, ~/.kube/config, or in-cluster)" };
     private readonly Option<string?> _context = new("--context") { Description = "kubeconfig context to use" };
-    private readonly Option<string[]> _namespace = new("--namespace", "-n")
+    // Two shapes of one flag: System.CommandLine cannot bind a string[] option of arity 0..1, so a command that takes one
+    // namespace gets a plain string option (with a string[] one, "-n shop" failed to parse on every single-namespace command).
+    private readonly Option<string[]> _namespaces = new("--namespace", "-n")
     {
-        Description = multipleNamespaces ? "Namespace(s), repeat or comma-separate (default: the context's)" : "Namespace (default: the context's)",
+        Description = "Namespace(s), repeat or comma-separate (default: the context's)",
         AllowMultipleArgumentsPerToken = false,
-        Arity = multipleNamespaces ? ArgumentArity.ZeroOrMore : ArgumentArity.ZeroOrOne,
+        Arity = ArgumentArity.OneOrMore,
     };
 
-    private readonly Option<TimeSpan> _poll = new("--poll-interval")
+    private readonly Option<string?> _namespace = new("--namespace", "-n") { Description = "Namespace (default: the context's)" };
+
+    private readonly Option<TimeSpan> _poll = new Option<TimeSpan>("--poll-interval")
     {
         Description = "How often to re-read objects that cannot be watched",
         Hidden = true,
         DefaultValueFactory = _ => TimeSpan.FromSeconds(2),
-        CustomParser = Durations.Parse,
-    };
+    }.Duration(TimeSpan.FromMilliseconds(10));
 
     public void AddTo(Command command, bool withNamespace = true)
     {
@@ -35,7 +35,7 @@ internal sealed class KubeOptions(bool multipleNamespaces = false)
         command.Options.Add(_context);
         if (withNamespace)
         {
-            command.Options.Add(_namespace);
+            command.Options.Add(multipleNamespaces ? _namespaces : _namespace);
         }
 
         command.Options.Add(_poll);
@@ -54,11 +54,16 @@ internal sealed class KubeOptions(bool multipleNamespaces = false)
 
     public List<string> Namespaces(ParseResult parse, KubeClient client)
     {
-        var given = Split(parse.GetValue(_namespace));
+        var given = Given(parse);
         return given.Count > 0 ? given : [client.DefaultNamespace];
     }
+
     /// <summary>Whether -n was given at all (some commands default to every namespace instead of the context's).</summary>
-    public bool NamespaceGiven(ParseResult parse) => parse.GetValue(_namespace) is { Length: > 0 };
+    public bool NamespaceGiven(ParseResult parse) => Given(parse).Count > 0;
+
+    private List<string> Given(ParseResult parse) => multipleNamespaces
+        ? Split(parse.GetValue(_namespaces))
+        : Split(parse.GetValue(_namespace) is { } one ? [one] : []);
 
     public static List<string> Split(IEnumerable<string>? values) =>
         (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct(StringComparer.Ordinal).ToList();
@@ -73,7 +78,7 @@ internal sealed class StepLog(CliContext context, OutputFormat format) : IStepLo
     {
         lock (_lock)
         {
-            (format == OutputFormat.Json ? context.Error : context.Output).WriteLine(message);
+            (format.IsStructured() ? context.Error : context.Output).WriteLine(message);
         }
     }
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Reflection;
-using System.Text.Json;
 using Lifeboat.Cli.Output;
 using Lifeboat.Core.Scheduling;
 using Lifeboat.Core.Storage;
@@ -34,7 +33,7 @@ internal static class ResourceCommands
         var filters = new BackupFilterOptions();
         var kube = new KubeOptions();
         var store = new StoreOptions();
-        var output = KubeOptions.OutputOption();
+        var output = OutputFormats.Option();
         var command = new Command("backup",
             "Back up the selected objects: discovers what the cluster serves, lists page by page, strips server-managed fields and writes one tar.gz " +
             "(resources/<resource>.<group>/namespaces/<ns>/<name>.json) to the store, listed only once complete. Exits 10 when something selected could not be read " +
@@ -60,9 +59,9 @@ internal static class ResourceCommands
 
     private static async Task<int> ReportBackupAsync(CliContext context, BackupManifest manifest, ISnapshotStore target, OutputFormat format)
     {
-        if (format == OutputFormat.Json)
+        if (format.IsStructured())
         {
-            await context.Output.WriteLineAsync(JsonSerializer.Serialize(manifest, EtcdCommands.Json));
+            await OutputFormats.WriteAsync(context.Output, format, manifest);
         }
         else
         {
@@ -104,13 +103,13 @@ internal static class ResourceCommands
         var excludeResources = new Option<string[]>("--exclude-resources") { Description = "Leave these resources out", AllowMultipleArgumentsPerToken = true };
         var names = new Option<string[]>("--name") { Description = "Restore only these objects, as KIND/NAME (e.g. deployment/web); repeat for several", AllowMultipleArgumentsPerToken = true };
         var selector = new Option<string?>("--selector", "-l") { Description = "Restore only objects with these labels" };
-        var mapping = new Option<string[]>("--namespace-mapping") { Description = "Restore into other namespaces: old:new, comma-separated", AllowMultipleArgumentsPerToken = true };
-        var existing = new Option<ExistingPolicy>("--existing") { Description = "What to do with objects that exist: skip (leave them) or update (merge the backup in)", HelpName = "skip|update", DefaultValueFactory = _ => ExistingPolicy.Skip };
+        var mapping = new Option<string[]>("--namespace-mapping", "--namespace-mappings") { Description = "Restore into other namespaces: old:new, comma-separated (--namespace-mappings is Velero's spelling)", AllowMultipleArgumentsPerToken = true };
+        var existing = new Option<ExistingPolicy>("--existing", "--existing-resource-policy") { Description = "What to do with objects that exist: skip (leave them) or update (merge the backup in); --existing-resource-policy is Velero's spelling", DefaultValueFactory = _ => ExistingPolicy.Skip }.OneOf(ExistingPolicy.Skip, ExistingPolicy.Update);
         var dryRun = new Option<bool>("--dry-run") { Description = "Report what would be created, skipped and updated, validated by the API server's dry run; change nothing" };
-        var crdTimeout = new Option<TimeSpan>("--crd-timeout") { Description = "How long a restored CRD may take to become Established", DefaultValueFactory = _ => TimeSpan.FromMinutes(1), CustomParser = Durations.Parse };
+        var crdTimeout = new Option<TimeSpan>("--crd-timeout") { Description = "How long a restored CRD may take to become Established", DefaultValueFactory = _ => TimeSpan.FromMinutes(1) }.Duration(TimeSpan.FromSeconds(1));
         var kube = new KubeOptions();
         var store = new StoreOptions();
-        var output = KubeOptions.OutputOption();
+        var output = OutputFormats.Option();
         var command = new Command("restore",
             "Restore objects from a backup in dependency order (CRDs first, Established; namespaces, storage classes, service accounts, config maps, secrets, claims, " +
             "RBAC, services, workloads, the rest). Existing objects are skipped unless --existing update. Prints one line per object; exits 10 when any failed.");
@@ -150,14 +149,14 @@ internal static class ResourceCommands
 
             using var client = kube.Connect(parse);
             var report = await new ResourceRestorer(client, log, context.Time).RestoreAsync(backupName, objects, request, cancellationToken);
-            if (format == OutputFormat.Json)
+            if (format.IsStructured())
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(new
+                await OutputFormats.WriteAsync(context.Output, format, new
                 {
                     backup = report.Backup,
                     dryRun = report.DryRun,
                     items = report.Items.Select(i => new { resource = i.Resource, @namespace = i.Namespace, name = i.Name, outcome = i.Outcome.ToString(), message = i.Message }),
-                }, EtcdCommands.Json));
+                });
             }
             else
             {
@@ -180,16 +179,16 @@ internal static class ResourceCommands
     private static Command List(CliContext context)
     {
         var store = new StoreOptions();
-        var output = KubeOptions.OutputOption();
+        var output = OutputFormats.Option();
         var command = new Command("list", "List the resource backups in the store, newest first");
         store.AddTo(command);
         command.Options.Add(output);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var manifests = await new ResourceBackupCatalog(store.Open(parse, context.Time, create: false)).ListAsync(cancellationToken);
-            if (parse.GetValue(output) == OutputFormat.Json)
+            if (parse.GetValue(output).IsStructured())
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(manifests, EtcdCommands.Json));
+                await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), manifests);
                 return ExitCodes.Success;
             }
 
@@ -213,7 +212,7 @@ internal static class ResourceCommands
         var name = new Argument<string>("NAME") { Description = "The backup" };
         var details = new Option<bool>("--details") { Description = "Also list the counts per namespace of every resource" };
         var store = new StoreOptions();
-        var output = KubeOptions.OutputOption();
+        var output = OutputFormats.Option();
         var command = new Command("describe", "Show a backup: phase, times, filters, counts per resource and namespace, warnings and errors");
         command.Arguments.Add(name);
         command.Options.Add(details);
@@ -224,9 +223,9 @@ internal static class ResourceCommands
             var backupName = parse.GetValue(name)!;
             var manifest = await new ResourceBackupCatalog(store.Open(parse, context.Time, create: false)).FindAsync(backupName, cancellationToken)
                 ?? throw new ResourceRefusedException($"there is no resource backup '{backupName}' in the store", "list them with lifeboat resources list");
-            if (parse.GetValue(output) == OutputFormat.Json)
+            if (parse.GetValue(output).IsStructured())
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(manifest, EtcdCommands.Json));
+                await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), manifest);
                 return ExitCodes.Success;
             }
 
@@ -302,7 +301,7 @@ internal static class ResourceCommands
         var filters = new BackupFilterOptions();
         var kube = new KubeOptions();
         var store = new StoreOptions();
-        var output = KubeOptions.OutputOption();
+        var output = OutputFormats.Option();
         var command = new Command("run",
             "Take this slot's backup (named <schedule>-<UTC slot yyyyMMddHHmmss>, so a retried job finds it instead of taking another), then apply retention to the " +
             "schedule's backups. Only completed backups count, the newest completed one is never deleted, a partially failed one goes once a newer one completed.");
@@ -328,15 +327,15 @@ internal static class ResourceCommands
             var target = store.Open(parse, context.Time);
             var result = await new ResourceBackupSchedule(client, new StepLog(context, format), context.Time)
                 .RunAsync(target, schedule, slots, request, retention, parse.GetValue(dryRun), cancellationToken);
-            if (format == OutputFormat.Json)
+            if (format.IsStructured())
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(new
+                await OutputFormats.WriteAsync(context.Output, format, new
                 {
                     name = result.Name,
                     slot = result.Slot,
                     taken = result.Taken,
                     deleted = result.Deleted.Select(d => new { name = d.Backup.Name, reason = d.Reason }),
-                }, EtcdCommands.Json));
+                });
             }
             else
             {
@@ -380,14 +379,13 @@ internal static class ResourceCommands
         private readonly Option<string[]> _includeResources = new("--include-resources") { Description = "Resources to back up: plural, kind or short name, optionally .group (deployments.apps,configmaps); default all", AllowMultipleArgumentsPerToken = true };
         private readonly Option<string[]> _excludeResources = new("--exclude-resources") { Description = "Resources to leave out", AllowMultipleArgumentsPerToken = true };
         private readonly Option<string?> _selector = new("--selector", "-l") { Description = "Only objects with these labels (e.g. app=shop,tier!=cache)" };
-        private readonly Option<ClusterResources> _cluster = new("--include-cluster-resources")
+        private readonly Option<ClusterResources> _cluster = new Option<ClusterResources>("--include-cluster-resources")
         {
             Description = "Cluster-scoped resources: auto (all when every namespace is backed up; else only those the objects need: their CRDs and PVs), true, false",
-            HelpName = "auto|true|false",
             DefaultValueFactory = _ => ClusterResources.Auto,
-        };
+        }.OneOf();
 
-        private readonly Option<int> _pageSize = new("--page-size") { Description = "Objects per list request", DefaultValueFactory = _ => 500 };
+        private readonly Option<int> _pageSize = new Option<int>("--page-size") { Description = "Objects per list request", DefaultValueFactory = _ => 500 }.Integer(min: 1, max: 10000);
 
         public void AddTo(Command command)
         {

@@ -10,11 +10,11 @@ namespace Lifeboat.Cli.Commands;
 /// <param name="what">What is kept, for the help text ("ready snapshots per PVC", "completed backups").</param>
 internal sealed class RetentionOptions(string what)
 {
-    private readonly Option<int?> _keepLast = new("--keep-last") { Description = $"Keep the newest N {what} (default 7 when no other keep rule is given)" };
-    private readonly Option<TimeSpan?> _maxAge = new("--max-age") { Description = $"Delete {what} older than this (e.g. 30d); the newest good one stays", CustomParser = r => Durations.Parse(r) };
-    private readonly Option<int> _hourly = new("--keep-hourly") { Description = "Keep the newest of each of the last N hours" };
-    private readonly Option<int> _daily = new("--keep-daily") { Description = "Keep the newest of each of the last N days" };
-    private readonly Option<int> _weekly = new("--keep-weekly") { Description = "Keep the newest of each of the last N weeks" };
+    private readonly Option<int?> _keepLast = new Option<int?>("--keep-last") { Description = $"Keep the newest N {what} (default 7 when no other keep rule is given)" }.Integer(min: 1);
+    private readonly Option<TimeSpan?> _maxAge = new Option<TimeSpan?>("--max-age") { Description = $"Delete {what} older than this (e.g. 30d); the newest good one stays" }.Duration(TimeSpan.FromMinutes(1));
+    private readonly Option<int> _hourly = new Option<int>("--keep-hourly") { Description = "Keep the newest of each of the last N hours" }.Integer();
+    private readonly Option<int> _daily = new Option<int>("--keep-daily") { Description = "Keep the newest of each of the last N days" }.Integer();
+    private readonly Option<int> _weekly = new Option<int>("--keep-weekly") { Description = "Keep the newest of each of the last N weeks" }.Integer();
 
     public void AddTo(Command command)
     {

@@ -44,13 +44,13 @@ internal sealed class StoreOptions
         DefaultValueFactory = _ => Env("LIFEBOAT_S3_CREDENTIALS_DIR"),
     };
 
-    public Option<int> S3PartSizeMiB { get; } = new("--s3-part-size-mib")
+    public Option<int> S3PartSizeMiB { get; } = new Option<int>("--s3-part-size-mib")
     {
         Description = "Size of each uploaded part; an upload holds at most (parallelism + 1) parts in memory",
         DefaultValueFactory = _ => 8,
-    };
+    }.Integer(min: 5, max: 1024);
 
-    public Option<int> S3Parallelism { get; } = new("--s3-parallelism") { Description = "Parts uploaded at the same time", DefaultValueFactory = _ => 4 };
+    public Option<int> S3Parallelism { get; } = new Option<int>("--s3-parallelism") { Description = "Parts uploaded at the same time", DefaultValueFactory = _ => 4 }.Integer(min: 1, max: 64);
 
     public Option<string?> EncryptionKeyFile { get; } = new("--encryption-key-file")
     {
@@ -67,11 +67,10 @@ internal sealed class StoreOptions
     };
 
     /// <summary>Compression of written snapshots; added only to commands that write.</summary>
-    public Option<Compression?> Compression { get; } = new("--compression")
+    public Option<Compression?> Compression { get; } = new Option<Compression?>("--compression")
     {
         Description = "Compression of stored snapshots (default: gzip for S3, none for a directory, which then restores directly with etcdctl); zstd is faster and smaller, and needs libzstd1",
-        HelpName = "none|gzip|zstd",
-    };
+    }.OneOf<Compression>();
 
     public void AddTo(Command command, bool writes = false)
     {
@@ -108,7 +107,7 @@ internal sealed class StoreOptions
             S3Region = parse.GetValue(S3Region),
             S3ForcePathStyle = parse.GetValue(S3ForcePathStyle),
             S3CredentialsDir = parse.GetValue(S3CredentialsDir),
-            S3PartSize = partMiB is > 0 and <= 1024 ? partMiB << 20 : throw new ArgumentException("--s3-part-size-mib must be between 5 and 1024"),
+            S3PartSize = partMiB << 20,
             S3Parallelism = parse.GetValue(S3Parallelism),
             EncryptionKeyFile = parse.GetValue(EncryptionKeyFile),
             DecryptionKeyFiles = parse.GetValue(DecryptionKeyFiles) ?? [],

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Lifeboat.Cli.Output;
 using Lifeboat.Core.Scheduling;
 using Lifeboat.Kubernetes.Client;
@@ -32,7 +31,7 @@ internal static class VolumeCommands
         var name = new Option<string?>("--name") { Description = "Snapshot name (default: <pvc>-manual-<UTC yyyyMMddHHmmss>)" };
         var wait = new Option<bool>("--wait") { Description = "Wait until the snapshot is cut and ready to use" };
         var waits = new WaitOptions();
-        var output = KubeOptions.OutputOption();
+        var output = OutputFormats.Option();
         var command = new Command("snapshot", "Take a VolumeSnapshot of a PVC now");
         kube.AddTo(command);
         foreach (var o in new Option[] { pvc, className, name, wait, output })
@@ -76,9 +75,9 @@ internal static class VolumeCommands
                 }
             }
 
-            if (parse.GetValue(output) == OutputFormat.Json)
+            if (parse.GetValue(output).IsStructured())
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(Row(snapshot, context.Time.GetUtcNow()) with { Outcome = outcome }, EtcdCommands.Json));
+                await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), Row(snapshot, context.Time.GetUtcNow()) with { Outcome = outcome });
             }
 
             return ExitCodes.Success;
@@ -97,7 +96,7 @@ internal static class VolumeCommands
         var retentionOptions = new RetentionOptions("ready snapshots per PVC");
         var dryRun = new Option<bool>("--dry-run") { Description = "Print what would be created and deleted; change nothing" };
         var waits = new WaitOptions();
-        var output = KubeOptions.OutputOption();
+        var output = OutputFormats.Option();
         var command = new Command("run",
             "Take this slot's snapshot of each selected PVC (named <pvc>-<schedule>-<UTC slot>, so a retry never duplicates), wait until cut and ready, " +
             "then apply retention per PVC counting only ready snapshots. Never deletes the newest ready snapshot, one labelled lifeboat.io/keep=true, " +
@@ -132,16 +131,16 @@ internal static class VolumeCommands
             var log = new StepLog(context, format);
             var runner = new SnapshotScheduleRunner(client, log, context.Time) { PollInterval = kube.PollInterval(parse) };
             var result = await runner.RunAsync(options, cancellationToken);
-            if (format == OutputFormat.Json)
+            if (format.IsStructured())
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(new
+                await OutputFormats.WriteAsync(context.Output, format, new
                 {
                     slot = result.Slot,
                     dryRun = options.DryRun,
                     claims = result.Claims.Select(c => new { @namespace = c.Namespace, pvc = c.Claim, snapshot = c.Snapshot, outcome = c.Outcome, failed = c.Failed }),
                     deleted = result.Deleted.Select(d => new { @namespace = d.Snapshot.Metadata.Namespace, name = d.Snapshot.Metadata.Name, reason = d.Reason }),
                     failures = result.Failures,
-                }, EtcdCommands.Json));
+                });
             }
             else
             {
@@ -170,8 +169,8 @@ internal static class VolumeCommands
         var storageClass = new Option<string?>("--storage-class") { Description = "Storage class of the new PVC (default: the source PVC's); must be served by the snapshot's CSI driver" };
         var size = new Option<string?>("--size") { Description = "Size of the new PVC, e.g. 20Gi (default: the larger of the source PVC's request and the snapshot's restoreSize)" };
         var force = new Option<bool>("--force") { Description = "In place: go on although pods no Deployment/StatefulSet owns mount the PVC" };
-        var bindTimeout = new Option<TimeSpan>("--bind-timeout") { Description = "How long to wait for the PVC to be Bound", DefaultValueFactory = _ => TimeSpan.FromMinutes(15), CustomParser = Durations.Parse };
-        var stopTimeout = new Option<TimeSpan>("--stop-timeout") { Description = "In place: how long to wait for pods to stop and the old PVC to go", DefaultValueFactory = _ => TimeSpan.FromMinutes(5), CustomParser = Durations.Parse };
+        var bindTimeout = new Option<TimeSpan>("--bind-timeout") { Description = "How long to wait for the PVC to be Bound", DefaultValueFactory = _ => TimeSpan.FromMinutes(15) }.Duration(TimeSpan.FromSeconds(1));
+        var stopTimeout = new Option<TimeSpan>("--stop-timeout") { Description = "In place: how long to wait for pods to stop and the old PVC to go", DefaultValueFactory = _ => TimeSpan.FromMinutes(5) }.Duration(TimeSpan.FromSeconds(1));
         var waits = new WaitOptions();
         var command = new Command("restore", "Restore a volume from a VolumeSnapshot into a new PVC (--to-pvc) or over an existing one (--in-place --pvc)");
         kube.AddTo(command);
@@ -228,7 +227,7 @@ internal static class VolumeCommands
         var all = new Option<bool>("--all-namespaces", "-A") { Description = "List in every namespace" };
         var selector = new Option<string?>("--selector", "-l") { Description = "Only snapshots with these labels" };
         var pvc = new Option<string?>("--pvc") { Description = "Only snapshots of this PVC" };
-        var output = KubeOptions.OutputOption();
+        var output = OutputFormats.Option();
         var command = new Command("list", "List VolumeSnapshots with readiness, size, age and source, newest first");
         kube.AddTo(command);
         foreach (var o in new Option[] { all, selector, pvc, output })
@@ -247,9 +246,9 @@ internal static class VolumeCommands
                 .OrderByDescending(SnapshotRetention.Time)
                 .Select(s => Row(s, now))
                 .ToList();
-            if (parse.GetValue(output) == OutputFormat.Json)
+            if (parse.GetValue(output).IsStructured())
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(rows, EtcdCommands.Json));
+                await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), rows);
                 return ExitCodes.Success;
             }
 
@@ -305,19 +304,17 @@ internal static class VolumeCommands
     /// <summary>--cut-timeout and --ready-timeout (alias --timeout).</summary>
     private sealed class WaitOptions
     {
-        private readonly Option<TimeSpan> _cut = new("--cut-timeout")
+        private readonly Option<TimeSpan> _cut = new Option<TimeSpan>("--cut-timeout")
         {
             Description = "How long the storage system may take to cut the snapshot (status.creationTime)",
             DefaultValueFactory = _ => TimeSpan.FromMinutes(10),
-            CustomParser = Durations.Parse,
-        };
+        }.Duration(TimeSpan.FromSeconds(1));
 
-        private readonly Option<TimeSpan> _ready = new("--ready-timeout", "--timeout")
+        private readonly Option<TimeSpan> _ready = new Option<TimeSpan>("--ready-timeout", "--timeout")
         {
             Description = "How long it may then take to be ready to use (uploads of large volumes take hours on some clouds)",
             DefaultValueFactory = _ => TimeSpan.FromHours(2),
-            CustomParser = Durations.Parse,
-        };
+        }.Duration(TimeSpan.FromSeconds(1));
 
         public void AddTo(Command command)
         {

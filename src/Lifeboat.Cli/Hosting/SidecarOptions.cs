@@ -30,6 +30,9 @@ internal sealed record SidecarOptions
 
     public string Listen { get; init; } = "127.0.0.1:8080";
 
+    /// <summary><see cref="Listen"/>, parsed (<see cref="ListenAddress"/>).</summary>
+    public System.Net.IPEndPoint ListenEndpoint { get; init; } = new(System.Net.IPAddress.Loopback, 8080);
+
     /// <summary>Local directory where deltas wait while the store cannot be reached, or null to retry from etcd's history instead.</summary>
     public string? BufferDir { get; init; }
 

@@ -1,18 +1,26 @@
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
 namespace Lifeboat.Cli.Output;
 
-/// <summary>Plain one-line log records on a <see cref="TextWriter"/> (standard error for one-shot commands).</summary>
-internal sealed class WriterLoggerProvider(TextWriter writer, TimeProvider time) : ILoggerProvider
+/// <summary>
+/// One-line log records on a <see cref="TextWriter"/> (standard error), each with its UTC time to the millisecond:
+/// plain text for people, or JSON lines with the same fields as ASP.NET's JSON console (Timestamp, EventId, LogLevel,
+/// Category, Message) for a log collector, as the long-running commands write off a terminal.
+/// </summary>
+internal sealed class WriterLoggerProvider(TextWriter writer, TimeProvider time, bool json = false) : ILoggerProvider
 {
-    public ILogger CreateLogger(string categoryName) => new WriterLogger(writer, time);
+    /// <summary>The timestamp format of every log line Lifeboat writes (also given to ASP.NET's console loggers).</summary>
+    public const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+
+    public ILogger CreateLogger(string categoryName) => new WriterLogger(writer, time, json, categoryName);
 
     public void Dispose()
     {
     }
 
-    private sealed class WriterLogger(TextWriter writer, TimeProvider time) : ILogger
+    private sealed class WriterLogger(TextWriter writer, TimeProvider time, bool json, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
@@ -21,14 +29,33 @@ internal sealed class WriterLoggerProvider(TextWriter writer, TimeProvider time)
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            var level = logLevel switch
+            var now = time.GetUtcNow().ToString(TimestampFormat.TrimEnd(), CultureInfo.InvariantCulture);
+            var message = formatter(state, exception);
+            string line;
+            if (json)
             {
-                LogLevel.Warning => "warn",
-                LogLevel.Error or LogLevel.Critical => "error",
-                LogLevel.Information => "info",
-                _ => "debug",
-            };
-            var line = string.Create(CultureInfo.InvariantCulture, $"{time.GetUtcNow():HH:mm:ss} {level}: {formatter(state, exception)}");
+                line = JsonSerializer.Serialize(new Dictionary<string, object?>
+                {
+                    ["Timestamp"] = now,
+                    ["EventId"] = eventId.Id,
+                    ["LogLevel"] = logLevel.ToString(),
+                    ["Category"] = category,
+                    ["Message"] = message,
+                    ["Exception"] = exception?.ToString(),
+                });
+            }
+            else
+            {
+                var level = logLevel switch
+                {
+                    LogLevel.Warning => "warn",
+                    LogLevel.Error or LogLevel.Critical => "error",
+                    LogLevel.Information => "info",
+                    _ => "debug",
+                };
+                line = $"{now} {level}: {message}";
+            }
+
             lock (writer)
             {
                 writer.WriteLine(line);

@@ -155,8 +155,17 @@ public sealed class GrpcTransport : IDisposable
             var call = await StartAsync(method, endpoint, () => content = new DuplexContent(),
                 async stream =>
                 {
-                    await stream.WriteAsync(framed, lifetime.Token);
-                    await stream.FlushAsync(lifetime.Token);
+                    try
+                    {
+                        await stream.WriteAsync(framed, lifetime.Token);
+                        await stream.FlushAsync(lifetime.Token);
+                    }
+                    catch (ObjectDisposedException) when (lifetime.Token.IsCancellationRequested)
+                    {
+                        // Cancelled while the stream opened: HttpClient tears the request stream down on cancellation, so
+                        // the first write meets a disposed stream. That is the caller's cancellation, not a failure.
+                        throw new OperationCanceledException(lifetime.Token);
+                    }
                 }, lifetime.Token);
             return new DuplexCall<TRequest, TResponse>(call, content!, parser, lifetime);
         }
