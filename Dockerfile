@@ -1,9 +1,12 @@
-# The Lifeboat image: the etcd sidecar (deploy/etcd), the volume snapshotter CronJob (deploy/volume-snapshotter).
+# The Lifeboat image: the etcd sidecar (deploy/etcd), the volume snapshotter and resource backup CronJobs.
 #   docker build -t lifeboat:dev .
 # Runs as the non-root user "app" (UID 1654) that the .NET images carry; nothing is written inside the image.
+# DockerfileBuildTests runs this file's build stage on exactly the files it copies (after .dockerignore), so a file
+# the build needs and the COPY lines miss fails CI.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
-COPY global.json Directory.Build.props Directory.Packages.props BannedSymbols.txt Lifeboat.slnx ./
+# .editorconfig carries the analyzer settings: without it, warnings the build treats as errors differ from CI's.
+COPY global.json Directory.Build.props Directory.Packages.props BannedSymbols.txt Lifeboat.slnx .editorconfig ./
 COPY src/ src/
 RUN dotnet publish src/Lifeboat.Cli/Lifeboat.Cli.csproj -c Release -o /out --nologo
 

@@ -66,6 +66,8 @@ internal static class LifeboatCli
         root.Subcommands.Add(EtcdCommands.Create(context));
         root.Subcommands.Add(VolumeCommands.Create(context));
         root.Subcommands.Add(ResourceCommands.Create(context));
+        root.Subcommands.Add(InfoCommands.Version(context));
+        root.Subcommands.Add(InfoCommands.Completion(context));
         return (root, verbose);
     }
 

@@ -1,3 +1,4 @@
+using Lifeboat.Testing;
 using YamlDotNet.RepresentationModel;
 
 namespace Lifeboat.Cli.Tests;
@@ -8,24 +9,11 @@ namespace Lifeboat.Cli.Tests;
 /// </summary>
 public sealed class DeployManifestTests
 {
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Lifeboat.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("the repository root (Lifeboat.slnx) was not found above the test binaries");
-    }
-
     [Fact]
     public void StatefulSet_SidecarArguments_ParseWithoutErrors_AndProbesUseTheApi()
     {
         var yaml = new YamlStream();
-        using (var reader = new StreamReader(Path.Combine(RepositoryRoot(), "deploy", "etcd", "statefulset.yaml")))
+        using (var reader = new StreamReader(Path.Combine(Repository.Root, "deploy", "etcd", "statefulset.yaml")))
         {
             yaml.Load(reader);
         }
@@ -53,7 +41,7 @@ public sealed class DeployManifestTests
     private static List<YamlMappingNode> Documents(params string[] path)
     {
         var yaml = new YamlStream();
-        using (var reader = new StreamReader(Path.Combine([RepositoryRoot(), .. path])))
+        using (var reader = new StreamReader(Path.Combine([Repository.Root, .. path])))
         {
             yaml.Load(reader);
         }
@@ -141,7 +129,7 @@ public sealed class DeployManifestTests
     [Fact]
     public void Dockerfile_RunsAsANonRootUser()
     {
-        var lines = File.ReadAllLines(Path.Combine(RepositoryRoot(), "Dockerfile"));
+        var lines = File.ReadAllLines(Path.Combine(Repository.Root, "Dockerfile"));
         var user = lines.Last(l => l.StartsWith("USER ", StringComparison.Ordinal));
 
         Assert.NotEqual("0", user[5..].Split(':')[0]);

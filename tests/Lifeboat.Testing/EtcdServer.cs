@@ -26,6 +26,9 @@ public sealed class EtcdServer : IAsyncDisposable
 
     public Uri ClientUrl { get; }
 
+    /// <summary>A plain http client URL beside the TLS one, when started with plainPort.</summary>
+    public Uri? PlainClientUrl { get; private init; }
+
     public string DataDir { get; }
 
     public string Name { get; }
@@ -47,7 +50,9 @@ public sealed class EtcdServer : IAsyncDisposable
     public static string EtcdctlBinary => Tool("etcdctl");
 
     /// <summary>Starts etcd; <paramref name="tls"/> serves the client port over TLS with client-certificate authentication.</summary>
-    public static async Task<EtcdServer> StartAsync(TestCertificates? tls = null, string? dataDir = null, IEnumerable<string>? extraArgs = null)
+    /// <param name="plainPort">With <paramref name="tls"/>: also serve plain http on this port (<see cref="PlainClientUrl"/>).</param>
+    public static async Task<EtcdServer> StartAsync(TestCertificates? tls = null, string? dataDir = null, IEnumerable<string>? extraArgs = null,
+        bool plainPort = false)
     {
         Exception? last = null;
         for (var attempt = 0; attempt < 3; attempt++)
@@ -55,7 +60,7 @@ public sealed class EtcdServer : IAsyncDisposable
             var dir = new TempDirectory("lifeboat-etcd");
             try
             {
-                return await StartOnceAsync(dir, tls, dataDir ?? dir.Combine("data"), extraArgs ?? []);
+                return await StartOnceAsync(dir, tls, dataDir ?? dir.Combine("data"), extraArgs ?? [], plainPort: plainPort);
             }
             catch (Exception ex) when (attempt < 2)
             {
@@ -85,8 +90,9 @@ public sealed class EtcdServer : IAsyncDisposable
     }
 
     private static async Task<EtcdServer> StartOnceAsync(TempDirectory dir, TestCertificates? tls, string dataDir, IEnumerable<string> extraArgs,
-        (string Name, int ClientPort, int PeerPort, string InitialCluster, string Token)? member = null)
+        (string Name, int ClientPort, int PeerPort, string InitialCluster, string Token)? member = null, bool plainPort = false)
     {
+        var plainUrl = plainPort && tls is not null ? new Uri($"http://127.0.0.1:{LoopbackPorts.Next()}") : null;
         var clientPort = member?.ClientPort ?? LoopbackPorts.Next();
         var peerPort = member?.PeerPort ?? LoopbackPorts.Next();
         var scheme = tls is null ? "http" : "https";
@@ -102,7 +108,7 @@ public sealed class EtcdServer : IAsyncDisposable
         foreach (var arg in new[]
                  {
                      "--name", name, "--data-dir", dataDir,
-                     "--listen-client-urls", clientUrl.ToString().TrimEnd('/'),
+                     "--listen-client-urls", clientUrl.ToString().TrimEnd('/') + (plainUrl is null ? "" : "," + plainUrl.ToString().TrimEnd('/')),
                      "--advertise-client-urls", clientUrl.ToString().TrimEnd('/'),
                      "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl,
                      "--initial-cluster", member?.InitialCluster ?? $"{name}={peerUrl}", "--initial-cluster-token", member?.Token ?? $"t-{Guid.NewGuid():N}",
@@ -117,7 +123,7 @@ public sealed class EtcdServer : IAsyncDisposable
         }
 
         var process = Process.Start(psi) ?? throw new InvalidOperationException("etcd did not start");
-        var server = new EtcdServer(dir, process, clientUrl, dataDir, name) { _startInfo = psi, _tls = tls };
+        var server = new EtcdServer(dir, process, clientUrl, dataDir, name) { _startInfo = psi, _tls = tls, PlainClientUrl = plainUrl };
         try
         {
             await server.AttachAndWaitAsync();

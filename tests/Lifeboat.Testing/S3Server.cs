@@ -71,12 +71,13 @@ public sealed class S3Server : IAsyncDisposable
         }
     }
 
-    public static async Task<S3Server> StartAsync()
+    /// <param name="moreBuckets">Buckets to create besides <see cref="Bucket"/> (the docs' examples name their own).</param>
+    public static async Task<S3Server> StartAsync(params string[] moreBuckets)
     {
         Exception? last = null;
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var server = new S3Server(new TempDirectory("lifeboat-s3"), LoopbackPorts.Next());
+            var server = new S3Server(new TempDirectory("lifeboat-s3"), LoopbackPorts.Next()) { _buckets = [Bucket, .. moreBuckets] };
             try
             {
                 await server.StartProcessAsync();
@@ -123,6 +124,8 @@ public sealed class S3Server : IAsyncDisposable
     /// <summary>Starts the server again on the same port and data.</summary>
     public Task RestartAsync() => StartProcessAsync();
 
+    private string[] _buckets = [Bucket];
+
     private async Task StartProcessAsync()
     {
         _process?.Dispose();
@@ -137,8 +140,8 @@ public sealed class S3Server : IAsyncDisposable
         foreach (var arg in new[]
                  {
                      "--openssl-legacy-provider", Script, "-d", DataDir, "-a", "127.0.0.1",
-                     "-p", Port.ToString(CultureInfo.InvariantCulture), "--configure-bucket", Bucket, "--silent",
-                 })
+                     "-p", Port.ToString(CultureInfo.InvariantCulture), "--silent",
+                 }.Concat(_buckets.SelectMany(b => new[] { "--configure-bucket", b })))
         {
             psi.ArgumentList.Add(arg);
         }

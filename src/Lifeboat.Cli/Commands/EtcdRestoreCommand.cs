@@ -27,7 +27,7 @@ internal static class EtcdRestoreCommand
                     return t;
                 }
 
-                r.AddError($"'{text}' is not a time: write it like 2026-11-21T09:30:00Z");
+                r.AddError($"--to-time '{text}' is not a time: write it like 2026-11-21T09:30:00Z");
                 return null;
             },
         };

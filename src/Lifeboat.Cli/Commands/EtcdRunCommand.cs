@@ -27,8 +27,16 @@ internal static class EtcdRunCommand
         command.Arguments.Add(etcdArgs);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            // etcd's flags come after "--"; anything before it that the parser did not know is a mistyped Lifeboat flag,
+            // which must not reach etcd silently.
+            var given = parse.GetValue(etcdArgs) ?? [];
+            if (given.Length > 0 && !parse.Tokens.Any(t => t.Type == System.CommandLine.Parsing.TokenType.DoubleDash))
+            {
+                throw new ArgumentException($"unknown flag '{given[0]}' for 'lifeboat etcd run': Lifeboat's flags come first, then --, then etcd's flags");
+            }
+
             context.LongRunning = true;
-            var line = EtcdCommandLine.Parse(parse.GetValue(etcdArgs) ?? []);
+            var line = EtcdCommandLine.Parse(given);
             var init = new InitOptions
             {
                 DataDir = line.DataDir,

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Reflection;
 using Lifeboat.Cli.Output;
 using Lifeboat.Core.Scheduling;
 using Lifeboat.Core.Storage;
@@ -11,7 +10,7 @@ namespace Lifeboat.Cli.Commands;
 /// <summary><c>lifeboat resources backup | restore | list | describe | delete | schedule run</c>: Velero-style backups of Kubernetes objects.</summary>
 internal static class ResourceCommands
 {
-    private static readonly string Version = typeof(ResourceCommands).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "dev";
+    private static readonly string Version = InfoCommands.InformationalVersion;
 
     public static Command Create(CliContext context)
     {

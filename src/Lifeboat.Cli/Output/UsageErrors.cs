@@ -66,7 +66,7 @@ internal static class UsageErrors
             return ($"'{path}' needs a command: one of {commands}", help);
         }
 
-        return (message.TrimEnd('.'), help);
+        return (string.Join(' ', message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).TrimEnd('.'), help);
     }
 
     public static string CommandPath(CommandResult result)
