@@ -122,6 +122,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
     {
         // Absolute paths first, so that nothing inserted below is moved again.
         var line = AbsolutePath().Replace(text, m => m.Groups["scheme"].Value + RootDir + m.Groups["path"].Value);
+        line = FullSnapshotFile().Replace(line, m => NewestFullSnapshot(m.Groups["dir"].Value)); // before "123456" below
         var tlsUrl = _etcd.ClientUrl.ToString().TrimEnd('/');
         var plainUrl = _etcd.PlainClientUrl!.ToString().TrimEnd('/');
         var s3 = _s3.Endpoint.ToString().TrimEnd('/');
@@ -132,15 +133,30 @@ internal sealed partial class DocSandbox : IAsyncDisposable
             .Replace("http://127.0.0.1:2379", plainUrl, StringComparison.Ordinal)
             .Replace("127.0.0.1:8080", $"127.0.0.1:{_apiPort}", StringComparison.Ordinal)
             .Replace("https://minio.example:9000", s3, StringComparison.Ordinal)
-            .Replace("https://minio:9000", s3, StringComparison.Ordinal)
-            .Replace("2026-11-21T09:30:00Z", DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), StringComparison.Ordinal);
+            .Replace("https://minio:9000", s3, StringComparison.Ordinal);
+        var localStore = StoreFlag().Match(line) is { Success: true } given && given.Groups["store"].Value is var value && !value.StartsWith("s3://", StringComparison.Ordinal)
+            ? value.Replace("file://", "", StringComparison.Ordinal)
+            : null;
+        if (localStore is not null && !Directory.Exists(localStore) && Regex.IsMatch(line, @"\betcd (restore|init|snapshots)\b"))
+        {
+            // The docs read a store that "the sidecar writes": here nothing has yet, so write one the same way first.
+            await FillStoreAsync(localStore);
+        }
+
         if (line.Contains("123456", StringComparison.Ordinal))
         {
-            var revision = (await _client.StatusAsync(null, CancellationToken.None)).Header.Revision;
+            // "exactly a revision": the newest revision the store can restore (etcd's own is usually past it).
+            var revision = localStore is null ? (await _client.StatusAsync(null, CancellationToken.None)).Header.Revision : NewestStoredRevision(localStore);
             line = line.Replace("123456", revision.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
         }
 
-        line = FullSnapshotFile().Replace(line, m => NewestFullSnapshot(m.Groups["dir"].Value));
+        if (line.Contains("2026-11-21T09:30:00Z", StringComparison.Ordinal))
+        {
+            // "a point in time": the time of the store's newest snapshot, a point it can restore.
+            var time = localStore is null ? DateTimeOffset.UtcNow : NewestStoredTime(localStore);
+            line = line.Replace("2026-11-21T09:30:00Z", time.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        }
+
         line = ScheduledSnapshotName().Replace(line, _ => NewestScheduledSnapshot());
         if (StoreFlag().Match(line) is { Success: true } store && store.Groups["store"].Value != "...")
         {
@@ -151,6 +167,28 @@ internal sealed partial class DocSandbox : IAsyncDisposable
         await CreateFilesNamedByAsync(line);
         return line;
     }
+
+    private async Task FillStoreAsync(string store)
+    {
+        foreach (var kind in new[] { "full", "delta" })
+        {
+            await WriteSampleDataAsync();
+            var result = await Shell.RunAsync($"lifeboat etcd snapshot {kind} --store {store}", WorkDir, Environment());
+            Assert.True(result.ExitCode == 0, $"filling {store} for the docs: {result}");
+        }
+    }
+
+    private static long NewestStoredRevision(string store) =>
+        Directory.EnumerateFiles(Path.Combine(store, "etcd"))
+            .Select(f => Regex.Match(Path.GetFileName(f), @"^(?:full|delta)-\d{12}-(\d{12})-"))
+            .Where(m => m.Success)
+            .Max(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+
+    private static DateTimeOffset NewestStoredTime(string store) =>
+        Directory.EnumerateFiles(Path.Combine(store, "etcd"))
+            .Select(f => Regex.Match(Path.GetFileName(f), @"^(?:full|delta)-\d{12}-\d{12}-(\d{8}T\d{6}Z)"))
+            .Where(m => m.Success)
+            .Max(m => DateTimeOffset.ParseExact(m.Groups[1].Value, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal));
 
     private static string NewestFullSnapshot(string directory)
     {
