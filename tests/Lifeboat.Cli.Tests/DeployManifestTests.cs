@@ -136,4 +136,43 @@ public sealed class DeployManifestTests
         Assert.DoesNotContain("root", user, StringComparison.Ordinal);
         Assert.StartsWith("ENTRYPOINT", lines.Last(l => l.Length > 0 && !l.StartsWith('#')), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Etcd_EveryContainerRunsAsTheUserThatOwnsTheDataVolume_APdbKeepsQuorum_AndKustomizeSetsTheNamespace()
+    {
+        var statefulSet = Documents("deploy", "etcd", "statefulset.yaml").Single();
+        var pod = (YamlMappingNode)((YamlMappingNode)((YamlMappingNode)statefulSet["spec"])["template"])["spec"];
+        var user = Scalar(pod, "securityContext", "runAsUser");
+        Assert.NotEqual("0", user);
+        Assert.Equal(user, Scalar(pod, "securityContext", "fsGroup")); // the init container's restore is etcd's data
+        Assert.Equal("true", Scalar(pod, "securityContext", "runAsNonRoot"));
+        var containers = ((YamlSequenceNode)pod["initContainers"]).Concat((YamlSequenceNode)pod["containers"]).Cast<YamlMappingNode>().ToList();
+        Assert.Equal(3, containers.Count);
+        foreach (var container in containers)
+        {
+            var name = Scalar(container, "name");
+            var own = container.Children.TryGetValue("securityContext", out var sc) ? (YamlMappingNode)sc : null;
+            Assert.True(own is not null, $"{name} has no securityContext");
+            Assert.False(own.Children.ContainsKey("runAsUser"), $"{name} overrides the pod's user, so it would not own the data volume");
+            Assert.Equal("false", Scalar(own, "allowPrivilegeEscalation"));
+        }
+
+        var mounts = containers.ToDictionary(c => Scalar(c, "name"), c => ((YamlSequenceNode)c["volumeMounts"]).Cast<YamlMappingNode>()
+            .ToDictionary(m => Scalar(m, "name"), m => Scalar(m, "mountPath")));
+        Assert.Equal(mounts["etcd"]["data"], mounts["lifeboat-init"]["data"]);
+
+        var pdb = Documents("deploy", "etcd", "pdb.yaml").Single();
+        Assert.Equal("PodDisruptionBudget", Scalar(pdb, "kind"));
+        Assert.Equal("1", Scalar(pdb, "spec", "maxUnavailable"));
+        Assert.Equal(Scalar(statefulSet, "spec", "selector", "matchLabels", "app.kubernetes.io/name"), Scalar(pdb, "spec", "selector", "matchLabels", "app.kubernetes.io/name"));
+
+        var kustomization = Documents("deploy", "etcd", "kustomization.yaml").Single();
+        var resources = ((YamlSequenceNode)kustomization["resources"]).Cast<YamlScalarNode>().Select(r => r.Value!).Order(StringComparer.Ordinal);
+        var files = Directory.EnumerateFiles(Repository.Path("deploy", "etcd"), "*.yaml").Select(Path.GetFileName).Where(f => f != "kustomization.yaml").Order(StringComparer.Ordinal);
+        Assert.Equal(files, resources);
+        foreach (var file in files)
+        {
+            Assert.All(Documents("deploy", "etcd", file!), d => Assert.False(((YamlMappingNode)d["metadata"]).Children.ContainsKey("namespace"), $"{file} names a namespace"));
+        }
+    }
 }
