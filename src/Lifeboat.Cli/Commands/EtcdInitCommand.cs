@@ -68,9 +68,14 @@ internal static class EtcdInitCommand
                 {
                     await context.Output.WriteLineAsync($"restored {restored.DataDir} at revision {restored.Revision} from {restored.FullSnapshot} + " +
                         $"{restored.RevisionsReplayed} revisions in {result.Duration.TotalSeconds:0.00} s");
-                    await context.Output.WriteLineAsync(result.KeptAs is { } kept
-                        ? $"the previous contents were kept as {kept}"
-                        : "the previous contents were discarded (--discard-damaged)");
+                    if (result.KeptAs is { } kept)
+                    {
+                        await context.Output.WriteLineAsync($"the previous contents were kept as {kept}");
+                    }
+                    else if (parse.GetValue(discard) && result.Report.IsDamaged)
+                    {
+                        await context.Output.WriteLineAsync("the previous contents were discarded (--discard-damaged)");
+                    }
                 }
             }
 

@@ -13,7 +13,13 @@ namespace Lifeboat.Cli.Hosting;
 /// <remarks>Thread-safe: measurements arrive on any thread; <see cref="Render"/> takes a consistent-enough snapshot.</remarks>
 public sealed class PrometheusExporter : IDisposable
 {
-    private static readonly double[] Buckets = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+    private static readonly double[] SecondsBuckets = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+    /// <summary>Sizes from 1 KiB to 64 GiB, by powers of four: a delta of a few KiB and a full snapshot of GiBs each land in a bucket.</summary>
+    private static readonly double[] ByteBuckets = Enumerable.Range(0, 14).Select(i => Math.Pow(4, i) * 1024).ToArray();
+
+    /// <summary>The buckets that fit the instrument's unit: a size histogram on the seconds buckets put every full snapshot in +Inf.</summary>
+    private static double[] BucketsOf(Instrument instrument) => instrument.Unit == "By" ? ByteBuckets : SecondsBuckets;
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<Instrument, ConcurrentDictionary<string, Series>> _series = new();
 
@@ -56,10 +62,11 @@ public sealed class PrometheusExporter : IDisposable
                     if (kind == "histogram")
                     {
                         long cumulative = 0;
-                        for (var b = 0; b < Buckets.Length; b++)
+                        var buckets = BucketsOf(instrument);
+                        for (var b = 0; b < buckets.Length; b++)
                         {
                             cumulative += s.BucketCounts[b];
-                            sb.Append(name).Append("_bucket{").Append(Join(labels, $"le=\"{Format(Buckets[b])}\"")).Append("} ").Append(cumulative).Append('\n');
+                            sb.Append(name).Append("_bucket{").Append(Join(labels, $"le=\"{Format(buckets[b])}\"")).Append("} ").Append(cumulative).Append('\n');
                         }
 
                         sb.Append(name).Append("_bucket{").Append(Join(labels, "le=\"+Inf\"")).Append("} ").Append(s.Count).Append('\n');
@@ -85,7 +92,7 @@ public sealed class PrometheusExporter : IDisposable
         }
 
         var labels = Labels(tags);
-        var s = series.GetOrAdd(labels, _ => new Series());
+        var s = series.GetOrAdd(labels, _ => new Series(BucketsOf(instrument).Length));
         lock (s)
         {
             switch (instrument)
@@ -93,7 +100,7 @@ public sealed class PrometheusExporter : IDisposable
                 case Histogram<double> or Histogram<long>:
                     s.Count++;
                     s.Sum += value;
-                    var bucket = Array.FindIndex(Buckets, b => value <= b);
+                    var bucket = Array.FindIndex(BucketsOf(instrument), b => value <= b);
                     if (bucket >= 0)
                     {
                         s.BucketCounts[bucket]++;
@@ -170,11 +177,11 @@ public sealed class PrometheusExporter : IDisposable
 
     public void Dispose() => _listener.Dispose();
 
-    private sealed class Series
+    private sealed class Series(int buckets = 0)
     {
         public double Value { get; set; }
         public long Count { get; set; }
         public double Sum { get; set; }
-        public long[] BucketCounts { get; } = new long[Buckets.Length];
+        public long[] BucketCounts { get; } = new long[buckets];
     }
 }

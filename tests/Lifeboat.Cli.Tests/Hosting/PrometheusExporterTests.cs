@@ -38,4 +38,23 @@ public sealed class PrometheusExporterTests
         Assert.Contains("lifeboat_delta_lag 42\n", text, StringComparison.Ordinal);
         Assert.DoesNotContain("other", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void SizeHistograms_UseByteBuckets_SoAFullSnapshotIsNotInfOnly()
+    {
+        var prefix = $"Lifeboat.Test{Guid.NewGuid():N}";
+        using var exporter = new PrometheusExporter(prefix);
+        using var meter = new Meter(prefix);
+        var size = meter.CreateHistogram<double>("lifeboat.snapshot.size", unit: "By", description: "Stored size of a snapshot");
+
+        size.Record(3L << 30, new KeyValuePair<string, object?>("kind", "full")); // a 3 GiB full snapshot
+        size.Record(20_000, new KeyValuePair<string, object?>("kind", "delta"));
+
+        var text = exporter.Render();
+
+        Assert.Contains("lifeboat_snapshot_size_bytes_bucket{kind=\"full\",le=\"4294967296\"} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("lifeboat_snapshot_size_bytes_bucket{kind=\"full\",le=\"1073741824\"} 0\n", text, StringComparison.Ordinal);
+        Assert.Contains("lifeboat_snapshot_size_bytes_bucket{kind=\"delta\",le=\"65536\"} 1\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("lifeboat_snapshot_size_bytes_bucket{kind=\"full\",le=\"0.5\"}", text, StringComparison.Ordinal);
+    }
 }
