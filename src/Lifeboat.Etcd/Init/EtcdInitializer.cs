@@ -102,6 +102,10 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
         {
             Log.Kept(_logger, decision.Reason); // not a warning: a healthy directory is the normal case
         }
+        else if (decision.Action == InitAction.Refuse)
+        {
+            Log.Refused(_logger, decision.Reason); // the refusal itself carries the reason to the caller: said once, not twice
+        }
         else
         {
             Log.Decided(_logger, decision.Action, decision.Reason);
@@ -181,6 +185,9 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
 
         [LoggerMessage(3002, LogLevel.Warning, "Decision: {Action}, because {Reason}")]
         public static partial void Decided(ILogger logger, InitAction action, string reason);
+
+        [LoggerMessage(3005, LogLevel.Information, "Decision: Refuse, because {Reason}")]
+        public static partial void Refused(ILogger logger, string reason);
 
         [LoggerMessage(3004, LogLevel.Information, "Decision: Keep, because {Reason}")]
         public static partial void Kept(ILogger logger, string reason);
