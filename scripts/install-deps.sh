@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Lifeboat's quick start and tests need on Debian: etcd 3.4 (etcd-server, etcd-client), curl, zstd, and for the
-# S3 tests Node.js with s3rver 3.7.1 (npm, into .lifeboat/tools; pass --no-s3 to skip it).
+# tests Node.js with s3rver 3.7.1 (npm, into .lifeboat/tools) and promtool (Debian's prometheus); --no-s3 skips those.
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 with_s3=1
@@ -13,9 +13,10 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 # --compression zstd binds the system's libzstd; the zstd tool lets the tests check Lifeboat's frames against it.
 ldconfig -p 2>/dev/null | grep -q 'libzstd\.so\.1 ' || need+=(libzstd1)
 command -v zstd >/dev/null 2>&1 || need+=(zstd)
-if [[ $with_s3 -eq 1 ]]; then
+if [[ $with_s3 -eq 1 ]]; then # the tests' extras (the quick start passes --no-s3)
   command -v node >/dev/null 2>&1 || need+=(nodejs)
   command -v npm >/dev/null 2>&1 || need+=(npm)
+  command -v promtool >/dev/null 2>&1 || need+=(prometheus) # promtool checks /metrics and tests deploy/prometheus's alert rules
 fi
 if [[ ${#need[@]} -gt 0 ]]; then
   sudo=""

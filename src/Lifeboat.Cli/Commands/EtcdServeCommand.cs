@@ -168,16 +168,16 @@ internal static partial class EtcdServeCommand
         LogConfiguration(logger, string.Join(", ", options.Redacted().Select(p => $"{p.Key}={p.Value}")));
 
         using var client = new EtcdClient(options.Etcd, logger);
-        var state = new SidecarState();
-        using var exporter = new PrometheusExporter();
+        var state = new SidecarState(context.Time);
         using var metrics = new SidecarMetrics(state, context.Time);
+        using var exporter = new PrometheusExporter(meter => ReferenceEquals(meter, metrics.Meter));
         var primary = new MeteredStore(StoreLocation.Open(options.Store, context.Time, create: true, logger), metrics.Meter);
         using var buffer = options.BufferDir is { } bufferDir
             ? await BufferedStore.OpenAsync(primary, bufferDir, options.BufferMaxBytes, EtcdSidecar.BufferGate(state, primary), logger, cancellationToken)
             : null;
         if (buffer is not null)
         {
-            metrics.Buffer(buffer);
+            metrics.Buffer(buffer, options.BufferMaxBytes);
         }
 
         // Encryption outermost: the buffer, the meters and the store only ever see ciphertext and final names.

@@ -24,10 +24,18 @@ public sealed class PrometheusExporter : IDisposable
     private readonly ConcurrentDictionary<Instrument, ConcurrentDictionary<string, Series>> _series = new();
 
     public PrometheusExporter(string meterPrefix = "Lifeboat")
+        : this(meter => meter.Name.StartsWith(meterPrefix, StringComparison.Ordinal))
     {
+    }
+
+    /// <param name="exports">The meters to export: the sidecar passes its own meter object, so that another sidecar in the
+    /// same process (tests run several) never adds a second series of the same name.</param>
+    public PrometheusExporter(Func<Meter, bool> exports)
+    {
+        ArgumentNullException.ThrowIfNull(exports);
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name.StartsWith(meterPrefix, StringComparison.Ordinal))
+            if (exports(instrument.Meter))
             {
                 _series.TryAdd(instrument, new ConcurrentDictionary<string, Series>(StringComparer.Ordinal));
                 listener.EnableMeasurementEvents(instrument);

@@ -28,7 +28,9 @@ internal sealed class SidecarMetrics : IDisposable
         }.Where(m => m.HasValue).Select(m => m!.Value), "s", "Unix time of the last good snapshot, by kind");
         _meter.CreateObservableGauge("lifeboat.snapshot.since_last_success", () =>
             (state.LastDeltaAt ?? state.LastFullAt) is { } last ? (time.GetUtcNow() - last).TotalSeconds : double.NaN,
-            "s", "Seconds since the last good snapshot of any kind");
+            "s", "Seconds since the last good snapshot of any kind (grows while etcd is idle: alert on lifeboat_backup_behind_seconds)");
+        _meter.CreateObservableGauge("lifeboat.backup.behind", () => state.Behind.TotalSeconds,
+            "s", "Seconds the store has lacked changes etcd holds; 0 while the chain reaches etcd's revision");
         _meter.CreateObservableGauge("lifeboat.delta.lag", () => Math.Max(0, state.EtcdRevision - state.ChainReach),
             "{revision}", "etcd's revision minus the last revision captured");
         _meter.CreateObservableGauge("lifeboat.chain.revision", () => state.ChainReach, "{revision}", "Last revision the chain reaches");
@@ -51,8 +53,9 @@ internal sealed class SidecarMetrics : IDisposable
     public void Events(long count) => _events.Add(count);
 
     /// <summary>Reports what waits in the local buffer (--buffer-dir) for the store.</summary>
-    public void Buffer(Lifeboat.Storage.Buffering.BufferedStore buffer)
+    public void Buffer(Lifeboat.Storage.Buffering.BufferedStore buffer, long limit)
     {
+        _meter.CreateObservableGauge("lifeboat.buffer.limit", () => limit, "By", "--buffer-max-bytes: the most the local buffer holds");
         _meter.CreateObservableGauge("lifeboat.buffer.objects", () => buffer.BufferedObjects, "{object}", "Snapshots waiting in the local buffer for the store");
         _meter.CreateObservableGauge("lifeboat.buffer.size", () => buffer.BufferedBytes, "By", "Bytes waiting in the local buffer for the store");
     }

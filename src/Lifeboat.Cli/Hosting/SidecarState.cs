@@ -7,11 +7,12 @@ namespace Lifeboat.Cli.Hosting;
 internal sealed record LatestFull(string Key, SnapshotName Name, long StoredBytes);
 
 /// <summary>What the sidecar has done, for the HTTP API and metrics. Written by the sidecar's loops, read by requests.</summary>
-internal sealed class SidecarState
+internal sealed class SidecarState(TimeProvider time)
 {
     private readonly Lock _lock = new();
     private long _chainReach;
     private long _etcdRevision;
+    private DateTimeOffset? _behindSince;
 
     public LatestFull? LastFull { get; private set; }
 
@@ -53,11 +54,45 @@ internal sealed class SidecarState
         while ((current = Interlocked.Read(ref _chainReach)) < revision && Interlocked.CompareExchange(ref _chainReach, revision, current) != current)
         {
         }
+
+        Compare();
     }
 
-    public void ResetReach(long revision) => Interlocked.Exchange(ref _chainReach, revision);
+    public void ResetReach(long revision)
+    {
+        Interlocked.Exchange(ref _chainReach, revision);
+        Compare();
+    }
 
-    public void Etcd(long revision) => Interlocked.Exchange(ref _etcdRevision, revision);
+    public void Etcd(long revision)
+    {
+        Interlocked.Exchange(ref _etcdRevision, revision);
+        Compare();
+    }
+
+    /// <summary>
+    /// How long the store has lacked changes etcd holds: zero while the chain reaches etcd's revision, however long ago
+    /// the last snapshot was (an idle etcd is fully backed up), else the time since it first fell behind.
+    /// </summary>
+    public TimeSpan Behind
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _behindSince is { } since ? time.GetUtcNow() - since : TimeSpan.Zero;
+            }
+        }
+    }
+
+    private void Compare()
+    {
+        var behind = ChainReach < EtcdRevision;
+        lock (_lock)
+        {
+            _behindSince = behind ? _behindSince ?? time.GetUtcNow() : null;
+        }
+    }
 
     public void Error(string? message) => LastError = message;
 
