@@ -39,6 +39,13 @@ public sealed class EtcdRestoreCommandTests : EtcdTest
         var (restore, restoreOut, restoreErr) = await CliRunner.RunAsync(["etcd", "restore", "--store", Store, "--data-dir", dataDir, .. Member(LoopbackPorts.Next())]);
         Assert.True(restore == 0, restoreErr);
         Assert.Contains($"at revision {last}", restoreOut, StringComparison.Ordinal);
+        // Every phase says what it does, in order, with bytes (binary units, named as such) or revisions: no phase
+        // hides behind "replay 0%".
+        var phases = restoreErr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("restore: ", StringComparison.Ordinal))
+            .Select(l => l.Split(':')[1].Trim()).Distinct().ToList();
+        Assert.Equal(["verify", "extract", "prepare", "replay", "layout"], phases);
+        Assert.Matches(@"restore: extract: [\d.]+ (B|KiB|MiB) of [\d.]+ (B|KiB|MiB), [\d.]+ (B|KiB|MiB)/s", restoreErr);
+        Assert.DoesNotContain(" MB", restoreErr, StringComparison.Ordinal);
 
         await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
         using var restoredClient = restored.CreateClient();

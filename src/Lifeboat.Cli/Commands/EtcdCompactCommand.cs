@@ -25,7 +25,7 @@ internal static class EtcdCompactCommand
         {
             var source = store.Open(parse, context.Time, create: false);
             var plan = RestorePlanner.Plan(await SnapshotCatalog.ListAsync(source, cancellationToken), RestoreTarget.Latest);
-            var result = await CountProgress.RunAsync(context, "replay",
+            var result = await CountProgress.RunAsync(context, "compact",
                 progress => new EtcdRestorer(source, context.Time).CompactAsync(plan, store.CompressionFor(parse), parse.GetValue(scratch), progress, cancellationToken));
             if (parse.GetValue(output).IsStructured())
             {

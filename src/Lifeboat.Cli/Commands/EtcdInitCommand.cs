@@ -55,7 +55,7 @@ internal static class EtcdInitCommand
             };
             var initializer = new EtcdInitializer(store.Open(parse, context.Time, create: false), context.Time,
                 context.Loggers.CreateLogger("Lifeboat.Etcd.Init"));
-            var result = await CountProgress.RunAsync(context, "replay", progress => initializer.RunAsync(options, progress, cancellationToken));
+            var result = await CountProgress.RunAsync(context, "restore", progress => initializer.RunAsync(options, progress, cancellationToken));
             if (parse.GetValue(output).IsStructured())
             {
                 await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), result);

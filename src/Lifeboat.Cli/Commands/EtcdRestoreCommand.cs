@@ -74,7 +74,7 @@ internal static class EtcdRestoreCommand
                 EtcdctlBinary = parse.GetValue(etcdctlBinary),
                 Member = member.Read(parse),
             };
-            var result = await CountProgress.RunAsync(context, "replay",
+            var result = await CountProgress.RunAsync(context, "restore",
                 progress => new EtcdRestorer(source, context.Time).RestoreAsync(plan, options, progress, cancellationToken));
             if (parse.GetValue(output).IsStructured())
             {

@@ -44,6 +44,69 @@ internal static class ProgressDisplay
             });
     }
 
+    /// <summary>
+    /// Like <see cref="RunAsync"/> for work in phases: each phase gets its own bar (its own rate and time remaining) on a
+    /// terminal, and without one a line when it starts and every few seconds while it runs. Times passed on are the
+    /// phase's own.
+    /// </summary>
+    public static async Task<T> RunPhasedAsync<TProgress, T>(CliContext context, string label, ProgressColumn[] columns, Func<TProgress, string> phaseOf,
+        Action<ProgressTask, TProgress, TimeSpan> updateBar, Func<TProgress, TimeSpan, string> plainLine, Func<IProgress<TProgress>, Task<T>> work)
+    {
+        string? phase = null;
+        var phaseStarted = TimeSpan.Zero;
+        if (!context.Interactive)
+        {
+            var next = PlainInterval;
+            return await work(new Reporter<TProgress>((p, elapsed) =>
+            {
+                var current = phaseOf(p);
+                if (current != phase || elapsed >= next)
+                {
+                    if (current != phase)
+                    {
+                        (phase, phaseStarted) = (current, elapsed);
+                    }
+
+                    next = elapsed + PlainInterval;
+                    context.Error.WriteLine($"{label}: {current}: {plainLine(p, elapsed - phaseStarted)}");
+                }
+            }));
+        }
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        return await console.Progress()
+            .AutoClear(true)
+            .Columns(columns)
+            .StartAsync(async ctx =>
+            {
+                ProgressTask? task = null;
+                var result = await work(new Reporter<TProgress>((p, elapsed) =>
+                {
+                    var current = phaseOf(p);
+                    if (task is null || current != phase)
+                    {
+                        if (task is not null)
+                        {
+                            task.Value = task.MaxValue;
+                            task.StopTask();
+                        }
+
+                        (phase, phaseStarted) = (current, elapsed);
+                        task = ctx.AddTask(current, autoStart: true, maxValue: 1);
+                        task.IsIndeterminate = true;
+                    }
+
+                    updateBar(task, p, elapsed - phaseStarted);
+                }));
+                if (task is not null)
+                {
+                    task.Value = task.MaxValue;
+                }
+
+                return result;
+            });
+    }
+
     /// <summary>Reports synchronously on the reporting thread, with the time since the work started.</summary>
     private sealed class Reporter<TProgress>(Action<TProgress, TimeSpan> report) : IProgress<TProgress>
     {

@@ -58,7 +58,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         var scratch = CreateScratch(options.ScratchDir, dataDir, plan.Full.Stored.Size);
         try
         {
-            var fullDb = await VerifyAsync(plan, scratch, cancellationToken);
+            var fullDb = await VerifyAsync(plan, scratch, progress, cancellationToken);
             var database = fullDb;
             var revision = plan.FullRevision;
             long revisions = 0;
@@ -74,6 +74,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
             var replayDuration = _time.GetElapsedTime(replayStarted);
 
             // Lay out the requested member beside the data directory, then swap it in.
+            progress?.Report(ReplayProgress.Step(RestorePhase.Layout));
             var parent = Path.GetDirectoryName(dataDir) ?? throw new RestoreRefusedException($"{dataDir} has no parent directory", null);
             Directory.CreateDirectory(parent);
             var partial = Path.Combine(parent, $".{Path.GetFileName(dataDir)}.lifeboat-partial-{Guid.NewGuid():N}");
@@ -123,7 +124,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         var scratch = CreateScratch(scratchDir, Path.GetTempPath(), plan.Full.Stored.Size);
         try
         {
-            var fullDb = await VerifyAsync(plan, scratch, cancellationToken);
+            var fullDb = await VerifyAsync(plan, scratch, progress, cancellationToken);
             FullSnapshotResult? result = null;
             await ReplayAsync(plan, tools, fullDb, scratch, progress, async (etcd, revision) =>
             {
@@ -147,18 +148,27 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
     private static bool NeedsReplay(RestorePlan plan) => plan.Deltas.Count > 0 && plan.StopAtRevision > plan.FullRevision;
 
     /// <summary>Checks the full snapshot (extracting it into the scratch directory) and every delta of the plan.</summary>
-    private async Task<string> VerifyAsync(RestorePlan plan, string scratch, CancellationToken cancellationToken)
+    private async Task<string> VerifyAsync(RestorePlan plan, string scratch, IProgress<ReplayProgress>? progress, CancellationToken cancellationToken)
     {
         // Deltas first: they are small, and a missing one, a damaged one or one whose key was not given is then
         // found before minutes go into extracting a large full snapshot.
+        var deltaBytes = plan.Deltas.Sum(d => d.Stored.Size);
+        long before = 0;
+        progress?.Report(ReplayProgress.Reading(RestorePhase.Verify, 0, deltaBytes));
         foreach (var delta in plan.Deltas)
         {
-            await using var stream = await OpenAsync(delta, cancellationToken);
+            var done = before;
+            await using var stream = await OpenAsync(delta, cancellationToken,
+                progress is null ? null : read => progress.Report(ReplayProgress.Reading(RestorePhase.Verify, done + read, deltaBytes)));
             await DeltaFile.VerifyAsync(stream, delta.Key, cancellationToken);
+            before += delta.Stored.Size;
         }
 
         var fullDb = Path.Combine(scratch, "full.db");
-        await ExtractFullAsync(plan.Full, fullDb, cancellationToken);
+        var fullBytes = plan.Full.Stored.Size;
+        progress?.Report(ReplayProgress.Reading(RestorePhase.Extract, 0, fullBytes));
+        await ExtractFullAsync(plan.Full, fullDb, progress is null ? null : read => progress.Report(ReplayProgress.Reading(RestorePhase.Extract, read, fullBytes)),
+            cancellationToken);
         return fullDb;
     }
 
@@ -174,6 +184,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
             InitialClusterToken = ReplayMember,
             InitialAdvertisePeerUrls = "http://127.0.0.1:2380",
         };
+        progress?.Report(ReplayProgress.Step(RestorePhase.Prepare));
         await tools.RestoreDatabaseAsync(fullDb, replayDir, loopback, skipHashCheck: false, cancellationToken);
         File.Delete(fullDb);
         await using var etcd = await tools.StartTemporaryAsync(replayDir, ReplayMember, cancellationToken);
@@ -197,18 +208,19 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         }
     }
 
-    private async Task<Stream> OpenAsync(StoredSnapshot snapshot, CancellationToken cancellationToken)
+    /// <param name="read">Told the stored bytes read so far, for progress.</param>
+    private async Task<Stream> OpenAsync(StoredSnapshot snapshot, CancellationToken cancellationToken, Action<long>? read = null)
     {
         SnapshotCodec.ThrowIfUnavailable(snapshot.Name.Compression);
         var stream = await store.OpenReadAsync(snapshot.Key, cancellationToken);
-        return SnapshotCodec.Decompressing(stream, snapshot.Name.Compression);
+        return SnapshotCodec.Decompressing(read is null ? stream : new CountingReadStream(stream, read), snapshot.Name.Compression);
     }
 
     /// <summary>Decompresses the full snapshot to <paramref name="path"/>, checking etcd's trailing SHA-256 of the database.</summary>
-    private async Task ExtractFullAsync(StoredSnapshot full, string path, CancellationToken cancellationToken)
+    private async Task ExtractFullAsync(StoredSnapshot full, string path, Action<long>? storedBytesRead, CancellationToken cancellationToken)
     {
         const int HashLength = 32;
-        await using var input = await OpenAsync(full, cancellationToken);
+        await using var input = await OpenAsync(full, cancellationToken, storedBytesRead);
         await using var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[1 << 20];
