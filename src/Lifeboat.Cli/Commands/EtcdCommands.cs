@@ -33,6 +33,8 @@ internal static class EtcdCommands
         etcd.Subcommands.Add(EtcdServeCommand.Create(context));
         var snapshots = new Command("snapshots", "Inspect the snapshots in a store");
         snapshots.Subcommands.Add(CreateList(context));
+        snapshots.Subcommands.Add(EtcdSnapshotsCommands.Verify(context));
+        snapshots.Subcommands.Add(EtcdSnapshotsCommands.Describe(context));
         snapshots.Subcommands.Add(EtcdPruneCommand.Create(context));
         etcd.Subcommands.Add(snapshots);
         return etcd;

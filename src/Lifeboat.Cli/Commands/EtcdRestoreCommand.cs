@@ -32,6 +32,7 @@ internal static class EtcdRestoreCommand
             },
         };
         var member = new MemberOptions();
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the plan (which full snapshot, which deltas, bytes to read, target revision) and change nothing" };
         var force = new Option<bool>("--force") { Description = "Replace a non-empty data directory (its contents are moved to DIR.replaced-<time>, not deleted)" };
         var scratch = new Option<string?>("--scratch-dir") { Description = "Where to replay (default: /dev/shm when it has room, else beside the data directory)" };
         var etcdBinary = new Option<string?>("--etcd-binary") { Description = "etcd binary for the replay (default: etcd on PATH)" };
@@ -45,7 +46,7 @@ internal static class EtcdRestoreCommand
         command.Options.Add(toRevision);
         command.Options.Add(toTime);
         member.AddTo(command);
-        foreach (var o in new Option[] { force, scratch, etcdBinary, etcdctlBinary, output })
+        foreach (var o in new Option[] { dryRun, force, scratch, etcdBinary, etcdctlBinary, output })
         {
             command.Options.Add(o);
         }
@@ -65,6 +66,11 @@ internal static class EtcdRestoreCommand
                 : parse.GetValue(toTime) is { } time ? RestoreTarget.AtTime(time)
                 : RestoreTarget.Latest;
             var plan = RestorePlanner.Plan(await SnapshotCatalog.ListAsync(source, cancellationToken), target);
+            if (parse.GetValue(dryRun))
+            {
+                return await PrintPlanAsync(context, plan, parse.GetValue(dataDir)!, parse.GetValue(force), parse.GetValue(output));
+            }
+
             var options = new RestoreOptions
             {
                 DataDir = parse.GetValue(dataDir)!,
@@ -96,5 +102,57 @@ internal static class EtcdRestoreCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>--dry-run: what a restore would read and where it would write, and whether it would be refused. Reads only the store's listing.</summary>
+    private static async Task<int> PrintPlanAsync(CliContext context, RestorePlan plan, string dataDir, bool force, OutputFormat format)
+    {
+        var full = Path.GetFullPath(dataDir);
+        var state = File.Exists(full) ? "a file"
+            : !Directory.Exists(full) ? "missing"
+            : Directory.EnumerateFileSystemEntries(full).Any() ? "not empty" : "empty";
+        var refused = state == "a file" || (state == "not empty" && !force);
+        var bytes = plan.Full.Stored.Size + plan.Deltas.Sum(d => d.Stored.Size);
+        var replayed = plan.StopAtRevision - plan.FullRevision;
+        if (format.IsStructured())
+        {
+            await OutputFormats.WriteAsync(context.Output, format, new
+            {
+                dryRun = true,
+                targetRevision = plan.StopAtRevision,
+                stopAtTime = plan.StopAtTime,
+                full = plan.Full.Key,
+                fullRevision = plan.FullRevision,
+                deltas = plan.Deltas.Select(d => d.Key),
+                revisionsToReplay = Math.Max(0, replayed),
+                bytesToRead = bytes,
+                dataDir = full,
+                dataDirState = state,
+                wouldBeRefused = refused,
+            });
+        }
+        else
+        {
+            await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"plan: restore revision {plan.StopAtRevision}{(plan.StopAtTime is { } t ? $" (the last observed at or before {t:u})" : "")} into {full}"));
+            await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  full snapshot: {plan.Full.Key} (revision {plan.FullRevision}, {Bytes.Format(plan.Full.Stored.Size)})"));
+            await context.Output.WriteLineAsync(plan.Deltas.Count == 0
+                ? "  deltas: none"
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"  deltas: {plan.Deltas.Count} ({plan.Deltas[0].Key} .. {plan.Deltas[^1].Key}), {Math.Max(0, replayed)} revisions to replay"));
+            await context.Output.WriteLineAsync($"  to read: {Bytes.Format(bytes)}");
+            await context.Output.WriteLineAsync($"  data directory: {state}{(state == "not empty" ? force ? "; --force moves it aside first" : "; the restore would be refused without --force" : "")}");
+            await context.Output.WriteLineAsync("nothing was changed (--dry-run)");
+        }
+
+        if (refused)
+        {
+            await context.Error.WriteLineAsync(state == "a file"
+                ? $"error: {full} is a file, not a directory — fix: pass a directory path as --data-dir"
+                : $"error: data directory {full} is not empty — fix: restore into an empty or missing directory, or pass --force to replace it (its contents are moved aside, not deleted)");
+            return ExitCodes.Refused;
+        }
+
+        return ExitCodes.Success;
     }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using Lifeboat.Core.Codecs;
 using Lifeboat.Core.Errors;
 using Lifeboat.Core.Restore;
@@ -219,41 +218,12 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
     /// <summary>Decompresses the full snapshot to <paramref name="path"/>, checking etcd's trailing SHA-256 of the database.</summary>
     private async Task ExtractFullAsync(StoredSnapshot full, string path, Action<long>? storedBytesRead, CancellationToken cancellationToken)
     {
-        const int HashLength = 32;
         await using var input = await OpenAsync(full, cancellationToken, storedBytesRead);
         await using var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0);
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[1 << 20];
-        var carry = new byte[HashLength]; // the last 32 bytes seen: the hash, once the stream ends
-        var carryLength = 0;
-        long total = 0;
+        FullSnapshotReader.Result result;
         try
         {
-            int read;
-            while ((read = await input.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                var available = carryLength + read;
-                if (available <= HashLength)
-                {
-                    buffer.AsSpan(0, read).CopyTo(carry.AsSpan(carryLength));
-                    carryLength = available;
-                    continue;
-                }
-
-                var emit = available - HashLength;
-                var fromCarry = Math.Min(carryLength, emit);
-                var fromBuffer = emit - fromCarry;
-                sha.AppendData(carry.AsSpan(0, fromCarry));
-                sha.AppendData(buffer.AsSpan(0, fromBuffer));
-                await output.WriteAsync(carry.AsMemory(0, fromCarry), cancellationToken);
-                await output.WriteAsync(buffer.AsMemory(0, fromBuffer), cancellationToken);
-                var next = new byte[HashLength];
-                carry.AsSpan(fromCarry, carryLength - fromCarry).CopyTo(next);
-                buffer.AsSpan(fromBuffer, read - fromBuffer).CopyTo(next.AsSpan(carryLength - fromCarry));
-                carry = next;
-                carryLength = HashLength;
-                total += emit;
-            }
+            result = await FullSnapshotReader.ReadAsync(input, bytes => output.WriteAsync(bytes, cancellationToken), cancellationToken);
         }
         catch (InvalidDataException ex)
         {
@@ -261,14 +231,14 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
                 "restore from another full snapshot (--to-revision or --to-time before it)");
         }
 
-        if (carryLength != HashLength || total == 0 || !CryptographicOperations.FixedTimeEquals(sha.GetHashAndReset(), carry))
+        if (!result.HashMatches)
         {
             throw new IntegrityException($"full snapshot {full.Key} is unusable: its SHA-256 does not match (truncated or corrupted)",
                 "restore from another full snapshot (--to-revision or --to-time before it)");
         }
 
         // etcdctl checks the hash again, so it stays after the database, as etcdctl snapshot save writes it.
-        await output.WriteAsync(carry, cancellationToken);
+        await output.WriteAsync(result.TrailingHash, cancellationToken);
     }
 
     private string CreateScratch(string? requested, string dataDir, long fullSize)

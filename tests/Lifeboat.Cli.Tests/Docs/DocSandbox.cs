@@ -108,7 +108,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
     [GeneratedRegex(@"(?<=^|[\s=])(?<scheme>file://)?(?<path>/[A-Za-z][^\s,]*)")]
     private static partial Regex AbsolutePath();
 
-    [GeneratedRegex(@"(?<dir>\S*/)full-\d{12}-\d{12}-\d{8}T\d{6}Z\.db\b")]
+    [GeneratedRegex(@"(?<dir>\S*/)?full-\d{12}-\d{12}-\d{8}T\d{6}Z\.db\b")]
     private static partial Regex FullSnapshotFile();
 
     [GeneratedRegex(@"postgres-data-hourly-\d{12}")]
@@ -122,7 +122,11 @@ internal sealed partial class DocSandbox : IAsyncDisposable
     {
         // Absolute paths first, so that nothing inserted below is moved again.
         var line = AbsolutePath().Replace(text, m => m.Groups["scheme"].Value + RootDir + m.Groups["path"].Value);
-        line = FullSnapshotFile().Replace(line, m => NewestFullSnapshot(m.Groups["dir"].Value)); // before "123456" below
+        // Before "123456" below. A path names the file in that directory; a bare name (a store key) is the newest full
+        // snapshot of the line's --store, by name.
+        line = FullSnapshotFile().Replace(line, m => m.Groups["dir"].Success
+            ? NewestFullSnapshot(m.Groups["dir"].Value)
+            : Path.GetFileName(NewestFullSnapshot(Path.Combine(StoreFlag().Match(line).Groups["store"].Value.Replace("file://", "", StringComparison.Ordinal), "etcd") + "/")));
         var tlsUrl = _etcd.ClientUrl.ToString().TrimEnd('/');
         var plainUrl = _etcd.PlainClientUrl!.ToString().TrimEnd('/');
         var s3 = _s3.Endpoint.ToString().TrimEnd('/');

@@ -1,0 +1,162 @@
+using System.Security.Cryptography;
+using Lifeboat.Core.Codecs;
+using Lifeboat.Core.Errors;
+using Lifeboat.Core.Restore;
+using Lifeboat.Core.Snapshots;
+using Lifeboat.Core.Storage;
+using Lifeboat.Etcd.Bolt;
+using Lifeboat.Etcd.Deltas;
+
+namespace Lifeboat.Etcd.Snapshots;
+
+/// <summary>What reading one stored snapshot end to end found.</summary>
+/// <param name="Problem">Why it cannot be restored from, or null when it can.</param>
+/// <param name="StoredSha256">SHA-256 of the stored bytes (as the store holds them: compressed, encrypted).</param>
+/// <param name="DatabaseSha256">Full snapshots: SHA-256 of the bbolt database, as etcd wrote it after the database.</param>
+public sealed record SnapshotCheck(
+    StoredSnapshot Snapshot,
+    string? Problem,
+    string StoredSha256,
+    string? DatabaseSha256 = null,
+    long? DatabaseBytes = null,
+    int? PageSize = null,
+    long? Records = null,
+    long? Changes = null,
+    ulong? ClusterId = null,
+    ulong? MemberId = null)
+{
+    public bool Ok => Problem is null;
+}
+
+/// <summary>
+/// Reads stored snapshots end to end, as a restore would, without restoring: a full snapshot's compression, its
+/// trailing SHA-256 and its bbolt structure (the revision it really holds must be the one its name says); a delta's
+/// structure, contiguity, revisions and checksum (docs/delta-format.md); and between the files of a chain, that no
+/// revision is missing.
+/// </summary>
+public sealed class SnapshotVerifier(ISnapshotStore store)
+{
+    /// <exception cref="KeyUnavailableException">It is encrypted with a key that was not given: not damage, a refusal.</exception>
+    /// <exception cref="CodecUnavailableException">It is compressed with a codec this machine lacks.</exception>
+    public async Task<SnapshotCheck> CheckAsync(StoredSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        SnapshotCodec.ThrowIfUnavailable(snapshot.Name.Compression);
+        using var stored = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        try
+        {
+            await using var raw = await store.OpenReadAsync(snapshot.Key, cancellationToken);
+            await using var hashed = new HashingReadStream(raw, stored);
+            await using var input = SnapshotCodec.Decompressing(hashed, snapshot.Name.Compression);
+            return snapshot.Name.Kind == SnapshotKind.Full
+                ? await CheckFullAsync(snapshot, input, stored, cancellationToken)
+                : await CheckDeltaAsync(snapshot, input, stored, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IntegrityException or InvalidDataException or EndOfStreamException or StoreException { Kind: StoreErrorKind.NotFound })
+        {
+            return new SnapshotCheck(snapshot, Describe(ex), "");
+        }
+    }
+
+    /// <summary>Revisions a chain lacks between its files, as problems naming the files on either side.</summary>
+    public static IReadOnlyList<string> Gaps(ChainSpan chain)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        var problems = new List<string>();
+        var reach = chain.Full.Name.LastRevision;
+        var previous = chain.Full.Key;
+        foreach (var delta in chain.Deltas)
+        {
+            if (delta.Name.FirstRevision > reach + 1)
+            {
+                problems.Add($"revisions {reach + 1}..{delta.Name.FirstRevision - 1} are in no delta (between {previous} and {delta.Key})");
+            }
+
+            reach = Math.Max(reach, delta.Name.LastRevision);
+            previous = delta.Key;
+        }
+
+        if (chain.GapAfter is { } gap && gap > reach)
+        {
+            problems.Add($"revision {gap} is in no delta (after {previous})");
+        }
+
+        return problems;
+    }
+
+    private static async Task<SnapshotCheck> CheckFullAsync(StoredSnapshot snapshot, Stream input, IncrementalHash stored, CancellationToken cancellationToken)
+    {
+        var scanner = new BoltRevisionScanner();
+        var result = await FullSnapshotReader.ReadAsync(input, bytes =>
+        {
+            scanner.Append(bytes.Span);
+            return ValueTask.CompletedTask;
+        }, cancellationToken);
+        var storedHash = Convert.ToHexStringLower(stored.GetHashAndReset());
+        var databaseHash = Convert.ToHexStringLower(result.DatabaseSha256);
+        if (!result.HashMatches)
+        {
+            return new SnapshotCheck(snapshot, "its SHA-256 does not match the database (truncated or corrupted)", storedHash, databaseHash, result.DatabaseBytes);
+        }
+
+        var bolt = scanner.Complete();
+        var problem = bolt.Revision == snapshot.Name.LastRevision
+            ? null
+            : $"it holds revision {bolt.Revision}, not the {snapshot.Name.LastRevision} its name says";
+        return new SnapshotCheck(snapshot, problem, storedHash, databaseHash, result.DatabaseBytes, bolt.PageSize);
+    }
+
+    private static async Task<SnapshotCheck> CheckDeltaAsync(StoredSnapshot snapshot, Stream input, IncrementalHash stored, CancellationToken cancellationToken)
+    {
+        var (header, records, changes) = await DeltaFile.VerifyAsync(input, snapshot.Key, cancellationToken);
+        var storedHash = Convert.ToHexStringLower(stored.GetHashAndReset());
+        var problem = header.FirstRevision == snapshot.Name.FirstRevision && header.LastRevision == snapshot.Name.LastRevision
+            ? null
+            : $"it holds revisions {header.FirstRevision}..{header.LastRevision}, not the {snapshot.Name.FirstRevision}..{snapshot.Name.LastRevision} its name says";
+        return new SnapshotCheck(snapshot, problem, storedHash, Records: records, Changes: changes, ClusterId: header.ClusterId, MemberId: header.MemberId);
+    }
+
+    private static string Describe(Exception ex) => ex switch
+    {
+        InvalidDataException => $"its compression is corrupt ({ex.Message.TrimEnd('.')})",
+        EndOfStreamException => "it ends early (truncated)",
+        _ => ex.Message.TrimEnd('.'),
+    };
+
+    /// <summary>Hashes the stored bytes as they are read.</summary>
+    private sealed class HashingReadStream(Stream inner, IncrementalHash hash) : Core.IO.ReadOnlyStream
+    {
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = inner.Read(buffer, offset, count);
+            hash.AppendData(buffer, offset, n);
+            return n;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var n = await inner.ReadAsync(buffer, cancellationToken);
+            hash.AppendData(buffer.Span[..n]);
+            return n;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async ValueTask DisposeAsync()
+        {
+            await inner.DisposeAsync();
+            await base.DisposeAsync();
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}
