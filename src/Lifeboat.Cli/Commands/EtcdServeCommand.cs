@@ -67,6 +67,12 @@ internal static partial class EtcdServeCommand
         clusterState.AcceptOnlyFromAmong("new", "existing");
         var discard = new Option<bool>("--discard-damaged") { Description = "Initialization deletes a damaged data directory after restoring instead of keeping it aside" };
         var tokenFile = new Option<FileInfo?>("--api-token-file") { Description = "File holding the bearer token the API requires (all endpoints but /healthz and /readyz)" };
+        var verifyAfterUpload = new Option<bool>("--verify-after-upload")
+        {
+            Description = "Read every full snapshot back from the store after upload, end to end as a restore would; a damaged one is deleted and taken again " +
+                "(lifeboat_snapshot_verified) [env: LIFEBOAT_VERIFY_AFTER_UPLOAD=true]",
+            DefaultValueFactory = _ => string.Equals(Environment.GetEnvironmentVariable("LIFEBOAT_VERIFY_AFTER_UPLOAD"), "true", StringComparison.OrdinalIgnoreCase),
+        };
         var unauthenticated = new Option<bool>("--allow-unauthenticated")
         {
             Description = "Serve the API on a non-loopback --listen address without --api-token-file (anyone who reaches the port can trigger snapshots and read the configuration)",
@@ -77,7 +83,7 @@ internal static partial class EtcdServeCommand
         connection.AddTo(command);
         store.AddTo(command, writes: true);
         member.AddTo(command);
-        foreach (var o in new Option[] { schedule, zone, period, maxBytes, retention, keep, listen, bufferDir, bufferMax, dataDir, initMode, clusterState, discard, tokenFile, unauthenticated })
+        foreach (var o in new Option[] { schedule, zone, period, maxBytes, retention, keep, listen, bufferDir, bufferMax, dataDir, initMode, clusterState, discard, tokenFile, unauthenticated, verifyAfterUpload })
         {
             command.Options.Add(o);
         }
@@ -119,6 +125,7 @@ internal static partial class EtcdServeCommand
                 Retention = parse.GetValue(retention) == "exponential" ? new RetentionPolicy.Exponential() : new RetentionPolicy.Limit(Math.Max(1, parse.GetValue(keep))),
                 Listen = parse.GetValue(listen)!,
                 ListenEndpoint = endpoint,
+                VerifyAfterUpload = parse.GetValue(verifyAfterUpload),
                 BufferDir = parse.GetValue(bufferDir) is { Length: > 0 } b ? b : null,
                 BufferMaxBytes = parse.GetValue(bufferMax) > 0 ? parse.GetValue(bufferMax) : throw new ArgumentException("--buffer-max-bytes must be positive"),
                 ApiToken = token,

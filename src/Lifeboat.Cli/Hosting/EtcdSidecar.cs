@@ -1,3 +1,4 @@
+using Lifeboat.Core.Errors;
 using Lifeboat.Core.Restore;
 using Lifeboat.Core.Retention;
 using Lifeboat.Core.Scheduling;
@@ -150,6 +151,11 @@ internal sealed partial class EtcdSidecar(
             try
             {
                 var result = await new FullSnapshotter(client, store, time, logger).TakeAsync(options.Compression, null, cancellationToken);
+                if (options.VerifyAfterUpload)
+                {
+                    await VerifyUploadedAsync(result, cancellationToken);
+                }
+
                 state.Full(new LatestFull(result.Key, result.Name, result.StoredBytes), time.GetUtcNow());
                 metrics.Snapshot("full", true, time.GetElapsedTime(started), result.StoredBytes);
                 await ApplyRetentionAsync(cancellationToken);
@@ -166,6 +172,27 @@ internal sealed partial class EtcdSidecar(
         {
             _fullLock.Release();
         }
+    }
+
+    /// <summary>
+    /// --verify-after-upload: reads the full snapshot just stored back from the store, end to end, as a restore would.
+    /// A damaged one is deleted (it was never good, and retention must not count it) and the snapshot fails, to be
+    /// taken again; retention does not run on its account.
+    /// </summary>
+    private async Task VerifyUploadedAsync(FullSnapshotResult result, CancellationToken cancellationToken)
+    {
+        var stored = new StoredSnapshot(result.Name, new StoredObject(result.Key, result.StoredBytes, time.GetUtcNow()));
+        var check = await new SnapshotVerifier(store).CheckAsync(stored, cancellationToken);
+        metrics.Verified(check.Ok);
+        if (check.Ok)
+        {
+            Log.Verified(logger, result.Key);
+            return;
+        }
+
+        await store.DeleteAsync(result.Key, cancellationToken);
+        throw new IntegrityException($"full snapshot {result.Key} failed verification after upload and was deleted: {check.Problem}",
+            "check the store (a proxy or gateway altering objects, a full disk); the snapshot is taken again");
     }
 
     /// <summary>Writes the buffered changes as a delta now; null when nothing changed since the last one.</summary>
@@ -335,6 +362,9 @@ internal sealed partial class EtcdSidecar(
 
     private static partial class Log
     {
+        [LoggerMessage(2020, LogLevel.Information, "Full snapshot {Key} verified after upload: read back end to end, intact")]
+        public static partial void Verified(ILogger logger, string key);
+
         [LoggerMessage(2001, LogLevel.Information, "Full snapshot starting ({Reason})")]
         public static partial void FullStarting(ILogger logger, string reason);
 

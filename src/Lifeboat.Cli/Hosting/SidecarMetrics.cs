@@ -12,6 +12,8 @@ internal sealed class SidecarMetrics : IDisposable
     private readonly Histogram<double> _size;
     private readonly Counter<long> _events;
     private readonly Counter<long> _deletions;
+    private readonly Counter<long> _verifications;
+    private int _lastVerified = -1;
 
     public SidecarMetrics(SidecarState state, TimeProvider time)
     {
@@ -21,6 +23,9 @@ internal sealed class SidecarMetrics : IDisposable
         _size = _meter.CreateHistogram<double>("lifeboat.snapshot.size", "By", "Stored size of a snapshot");
         _events = _meter.CreateCounter<long>("lifeboat.delta.events", description: "Key changes captured into deltas");
         _deletions = _meter.CreateCounter<long>("lifeboat.retention.deletions", description: "Snapshots deleted by retention");
+        _verifications = _meter.CreateCounter<long>("lifeboat.snapshot.verifications", description: "Full snapshots read back after upload (--verify-after-upload), by result");
+        _meter.CreateObservableGauge("lifeboat.snapshot.verified", () => Volatile.Read(ref _lastVerified) is >= 0 and var v ? new[] { new Measurement<int>(v) } : [],
+            description: "1 when the newest full snapshot read back intact after upload, 0 when it did not (--verify-after-upload)");
         _meter.CreateObservableGauge("lifeboat.snapshot.last_success.timestamp", () => new[]
         {
             Measurement(state.LastFullAt, "full"),
@@ -51,6 +56,12 @@ internal sealed class SidecarMetrics : IDisposable
     }
 
     public void Events(long count) => _events.Add(count);
+
+    public void Verified(bool ok)
+    {
+        _verifications.Add(1, new KeyValuePair<string, object?>("result", ok ? "ok" : "damaged"));
+        Volatile.Write(ref _lastVerified, ok ? 1 : 0);
+    }
 
     /// <summary>Reports what waits in the local buffer (--buffer-dir) for the store.</summary>
     public void Buffer(Lifeboat.Storage.Buffering.BufferedStore buffer, long limit)

@@ -30,6 +30,9 @@ internal sealed record SidecarOptions
 
     public string Listen { get; init; } = "127.0.0.1:8080";
 
+    /// <summary>Read every full snapshot back from the store after upload, end to end (--verify-after-upload).</summary>
+    public bool VerifyAfterUpload { get; init; }
+
     /// <summary><see cref="Listen"/>, parsed (<see cref="ListenAddress"/>).</summary>
     public System.Net.IPEndPoint ListenEndpoint { get; init; } = new(System.Net.IPAddress.Loopback, 8080);
 
@@ -65,6 +68,7 @@ internal sealed record SidecarOptions
         ["cacert"] = Etcd.CaCertificateFile ?? "",
         ["cert"] = Etcd.ClientCertificateFile ?? "",
         ["key"] = Etcd.ClientKeyFile is null ? "" : "(set)",
+        ["verify-after-upload"] = VerifyAfterUpload ? "true" : "false",
         ["full-schedule"] = FullSchedule.Expression,
         ["time-zone"] = FullSchedule.TimeZone.Id,
         ["delta-period"] = DeltaPeriod.ToString(),

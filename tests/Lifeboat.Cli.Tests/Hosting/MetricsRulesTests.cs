@@ -19,13 +19,15 @@ public sealed partial class MetricsRulesTests : EtcdTest
     {
         var store = Dir.Combine("store");
         using var sidecar = await RunningSidecar.StartReadyAsync("--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
-            "--buffer-dir", Dir.Combine("buffer"), "--delta-period", "1s");
+            "--buffer-dir", Dir.Combine("buffer"), "--delta-period", "1s", "--verify-after-upload");
         var metrics = await sidecar.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         var file = Dir.Combine("metrics.txt");
         await File.WriteAllTextAsync(file, metrics);
 
         var check = await Shell.RunAsync($"promtool check metrics < '{file}'", Dir.Path);
         Assert.True(check.ExitCode == 0, check.ToString());
+        Assert.Contains("lifeboat_snapshot_verified 1\n", metrics, StringComparison.Ordinal); // the first full snapshot, read back intact
+        Assert.Contains("lifeboat_snapshot_verifications_total{result=\"ok\"} 1\n", metrics, StringComparison.Ordinal);
 
         var served = MetricName().Matches(metrics).Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
         var documented = File.ReadAllText(Repository.Path("docs", "metrics.md"));
