@@ -15,6 +15,12 @@ public sealed record EtcdClientOptions
     /// <summary>PEM private key of <see cref="ClientCertificateFile"/>.</summary>
     public string? ClientKeyFile { get; init; }
 
+    /// <summary>etcd user for user/password authentication (etcdctl's <c>--user</c>); null for none.</summary>
+    public string? Username { get; init; }
+
+    /// <summary>The user's password; set with <see cref="Username"/>.</summary>
+    public string? Password { get; init; }
+
     /// <summary>Time to establish a connection (TCP and TLS) to one endpoint.</summary>
     public TimeSpan DialTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -49,6 +55,11 @@ public sealed record EtcdClientOptions
             {
                 throw new ArgumentException($"endpoint '{e}' has a path; etcd client URLs are just scheme, host and port");
             }
+        }
+
+        if ((Username is null) != (Password is null))
+        {
+            throw new ArgumentException("--user and --password-file go together: etcd authenticates a user with its password");
         }
 
         if ((ClientCertificateFile is null) != (ClientKeyFile is null))

@@ -5,6 +5,9 @@ namespace Lifeboat.Etcd;
 /// <summary>Every log message of the etcd capability. Event ids 1000–1999.</summary>
 internal static partial class EtcdLog
 {
+    [LoggerMessage(1002, LogLevel.Warning, "--user {User} given, but etcd has authentication disabled: calls go without a token until it is enabled")]
+    public static partial void AuthNotEnabled(ILogger logger, string user);
+
     [LoggerMessage(1001, LogLevel.Warning, "etcd endpoint {Endpoint} failed ({Reason}); failing over to {Next}")]
     public static partial void FailingOver(ILogger logger, string endpoint, string reason, string next);
 

@@ -18,6 +18,18 @@ internal sealed class EtcdConnectionOptions
 
     public Option<FileInfo?> Key { get; } = new("--key") { Description = "PEM private key of --cert" };
 
+    public Option<string?> User { get; } = new("--user")
+    {
+        Description = "etcd user, for etcd's user/password authentication (etcdctl's --user); the password comes from --password-file [env: LIFEBOAT_ETCD_USER]",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LIFEBOAT_ETCD_USER") is { Length: > 0 } u ? u : null,
+    };
+
+    public Option<FileInfo?> PasswordFile { get; } = new("--password-file")
+    {
+        Description = "File holding the --user's password (a mounted Secret; one line) [env: LIFEBOAT_ETCD_PASSWORD_FILE]",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LIFEBOAT_ETCD_PASSWORD_FILE") is { Length: > 0 } f ? new FileInfo(f) : null,
+    };
+
     public Option<TimeSpan> DialTimeout { get; } = new Option<TimeSpan>("--dial-timeout")
     {
         Description = "Time to connect to one endpoint: 500ms, 5s, 1m",
@@ -36,6 +48,8 @@ internal sealed class EtcdConnectionOptions
         command.Options.Add(CaCert);
         command.Options.Add(Cert);
         command.Options.Add(Key);
+        command.Options.Add(User);
+        command.Options.Add(PasswordFile);
         command.Options.Add(DialTimeout);
         command.Options.Add(MaxRecvBytes);
     }
@@ -49,10 +63,34 @@ internal sealed class EtcdConnectionOptions
             CaCertificateFile = parse.GetValue(CaCert)?.FullName,
             ClientCertificateFile = parse.GetValue(Cert)?.FullName,
             ClientKeyFile = parse.GetValue(Key)?.FullName,
+            Username = UserName(parse),
+            Password = PasswordOf(parse),
             DialTimeout = parse.GetValue(DialTimeout),
             MaxReceiveMessageBytes = parse.GetValue(MaxRecvBytes),
         };
         options.Validate();
         return options;
+    }
+
+    private string? UserName(ParseResult parse) => parse.GetValue(User) is { } user
+        ? user.Contains(':', StringComparison.Ordinal)
+            ? throw new ArgumentException("--user takes only the user name: a password on the command line is visible to every process; put it in --password-file")
+            : user
+        : null;
+
+    private string? PasswordOf(ParseResult parse)
+    {
+        if (parse.GetValue(PasswordFile) is not { } file)
+        {
+            return null;
+        }
+
+        if (!file.Exists)
+        {
+            throw new ArgumentException($"--password-file '{file.FullName}' does not exist");
+        }
+
+        var password = File.ReadAllText(file.FullName).TrimEnd('\r', '\n');
+        return password.Length > 0 ? password : throw new ArgumentException($"--password-file '{file.FullName}' is empty");
     }
 }

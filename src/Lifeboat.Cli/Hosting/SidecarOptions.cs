@@ -68,6 +68,8 @@ internal sealed record SidecarOptions
         ["cacert"] = Etcd.CaCertificateFile ?? "",
         ["cert"] = Etcd.ClientCertificateFile ?? "",
         ["key"] = Etcd.ClientKeyFile is null ? "" : "(set)",
+        ["user"] = Etcd.Username ?? "",
+        ["password"] = Etcd.Password is null ? "" : "(set)",
         ["verify-after-upload"] = VerifyAfterUpload ? "true" : "false",
         ["full-schedule"] = FullSchedule.Expression,
         ["time-zone"] = FullSchedule.TimeZone.Id,

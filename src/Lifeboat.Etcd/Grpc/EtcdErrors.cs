@@ -19,6 +19,10 @@ internal static class EtcdErrors
                 "the request exceeds etcd's --max-request-bytes; write less per request",
             _ when message.Contains("future revision", StringComparison.Ordinal) =>
                 "the revision asked for is newer than etcd's current revision",
+            _ when message.Contains("user name is empty", StringComparison.Ordinal) =>
+                "etcd has authentication enabled: pass --user NAME --password-file FILE, or a client certificate whose common name is a user",
+            _ when message.Contains("authentication failed", StringComparison.Ordinal) =>
+                "check --user and the password in --password-file",
             GrpcStatusCode.Unauthenticated or GrpcStatusCode.PermissionDenied =>
                 "etcd has authentication enabled and refused this client: use a client certificate whose common name is a user with the needed role",
             GrpcStatusCode.Unimplemented => $"the server does not implement {method}; Lifeboat needs etcd 3.4 or newer",

@@ -41,7 +41,12 @@ public sealed class GrpcTransport : IDisposable
     private readonly ILogger _logger;
     private readonly X509Certificate2? _clientCertificate;
     private readonly X509Certificate2Collection? _trustedCas;
+    private readonly SemaphoreSlim _authenticating = new(1, 1);
+    private volatile string? _token;
     private int _current;
+
+    /// <summary>etcd's Authenticate call: the one call made without a token.</summary>
+    private const string AuthenticateMethod = "/etcdserverpb.Auth/Authenticate";
 
     public GrpcTransport(EtcdClientOptions options, ILogger? logger = null)
     {
@@ -184,6 +189,64 @@ public sealed class GrpcTransport : IDisposable
     private async Task<ActiveCall> StartAsync(string method, Uri? endpoint, Func<HttpContent> contentFactory,
         Func<Stream, Task>? writeFirst, CancellationToken cancellationToken)
     {
+        var authenticates = _options.Username is not null && method != AuthenticateMethod;
+        if (authenticates && _token is null)
+        {
+            await AuthenticateAsync(null, endpoint, cancellationToken);
+        }
+
+        try
+        {
+            return await StartOnEndpointsAsync(method, endpoint, contentFactory, writeFirst, cancellationToken);
+        }
+        catch (EtcdException ex) when (authenticates && IsStaleToken(ex))
+        {
+            // Simple tokens expire (etcd's --auth-token-ttl, 5 min by default) and are dropped when the auth store
+            // changes: get a new one and send once more.
+            await AuthenticateAsync(_token, endpoint, cancellationToken);
+            return await StartOnEndpointsAsync(method, endpoint, contentFactory, writeFirst, cancellationToken);
+        }
+    }
+
+    /// <summary>An expired or dropped token, or none while etcd now wants one (auth was enabled after we started).</summary>
+    private static bool IsStaleToken(EtcdException ex) =>
+        ex.Message.Contains("invalid auth token", StringComparison.Ordinal) || ex.Message.Contains("auth store is old", StringComparison.Ordinal)
+        || ex.Message.Contains("user name is empty", StringComparison.Ordinal);
+
+    /// <summary>Gets a token for the configured user, unless another call already replaced <paramref name="stale"/>.</summary>
+    private async Task AuthenticateAsync(string? stale, Uri? endpoint, CancellationToken cancellationToken)
+    {
+        await _authenticating.WaitAsync(cancellationToken);
+        try
+        {
+            if (_token != stale)
+            {
+                return;
+            }
+
+            try
+            {
+                var response = await UnaryAsync(AuthenticateMethod,
+                    new Protocol.AuthenticateRequest { Name = _options.Username, Password = _options.Password },
+                    Protocol.AuthenticateResponse.Parser, null, endpoint, cancellationToken);
+                _token = response.Token;
+            }
+            catch (EtcdException ex) when (ex.Message.Contains("authentication is not enabled", StringComparison.Ordinal))
+            {
+                // The same flags work before `etcdctl auth enable` and after it: without auth, calls need no token.
+                _token = "";
+                EtcdLog.AuthNotEnabled(_logger, _options.Username!);
+            }
+        }
+        finally
+        {
+            _authenticating.Release();
+        }
+    }
+
+    private async Task<ActiveCall> StartOnEndpointsAsync(string method, Uri? endpoint, Func<HttpContent> contentFactory,
+        Func<Stream, Task>? writeFirst, CancellationToken cancellationToken)
+    {
         var attempts = endpoint is null ? _options.Endpoints.Count : 1;
         EtcdException? last = null;
         for (var attempt = 0; attempt < attempts; attempt++)
@@ -216,6 +279,11 @@ public sealed class GrpcTransport : IDisposable
             Content = content,
         };
         request.Headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
+        if (_token is { Length: > 0 } token && method != AuthenticateMethod)
+        {
+            request.Headers.TryAddWithoutValidation("token", token); // etcd reads the user's token from this metadata
+        }
+
         var name = endpoint.ToString();
         HttpResponseMessage response;
         try
@@ -373,6 +441,7 @@ public sealed class GrpcTransport : IDisposable
     public void Dispose()
     {
         _http.Dispose();
+        _authenticating.Dispose();
         _clientCertificate?.Dispose();
         if (_trustedCas is not null)
         {

@@ -223,7 +223,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                     await File.WriteAllBytesAsync(path, RandomNumberGenerator.GetBytes(32));
                     break;
-                case "--api-token-file" when !File.Exists(path):
+                case "--api-token-file" or "--password-file" when !File.Exists(path):
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                     await File.WriteAllTextAsync(path, Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
                     break;
