@@ -166,13 +166,36 @@ public sealed class DeployManifestTests
         Assert.Equal("1", Scalar(pdb, "spec", "maxUnavailable"));
         Assert.Equal(Scalar(statefulSet, "spec", "selector", "matchLabels", "app.kubernetes.io/name"), Scalar(pdb, "spec", "selector", "matchLabels", "app.kubernetes.io/name"));
 
-        var kustomization = Documents("deploy", "etcd", "kustomization.yaml").Single();
+    }
+
+    [Theory]
+    [InlineData("etcd")]
+    [InlineData("resource-backup")]
+    [InlineData("volume-snapshotter")]
+    public void EveryExample_IsAKustomization_ThatAloneSetsTheNamespace(string example)
+    {
+        var kustomization = Documents("deploy", example, "kustomization.yaml").Single();
+        Assert.False(string.IsNullOrEmpty(Scalar(kustomization, "namespace")));
         var resources = ((YamlSequenceNode)kustomization["resources"]).Cast<YamlScalarNode>().Select(r => r.Value!).Order(StringComparer.Ordinal);
-        var files = Directory.EnumerateFiles(Repository.Path("deploy", "etcd"), "*.yaml").Select(Path.GetFileName).Where(f => f != "kustomization.yaml").Order(StringComparer.Ordinal);
+        var files = Directory.EnumerateFiles(Repository.Path("deploy", example), "*.yaml").Select(Path.GetFileName).Where(f => f != "kustomization.yaml")
+            .Order(StringComparer.Ordinal).ToList();
         Assert.Equal(files, resources);
         foreach (var file in files)
         {
-            Assert.All(Documents("deploy", "etcd", file!), d => Assert.False(((YamlMappingNode)d["metadata"]).Children.ContainsKey("namespace"), $"{file} names a namespace"));
+            foreach (var document in Documents("deploy", example, file!))
+            {
+                Assert.False(((YamlMappingNode)document["metadata"]).Children.ContainsKey("namespace"), $"{file} names a namespace");
+                if (Scalar(document, "kind") == "ClusterRoleBinding")
+                {
+                    // A cluster binding must name its ServiceAccount's namespace, and kustomize's namespace transformer
+                    // rewrites only subjects whose namespace is "default". (A RoleBinding's subject without one is in the
+                    // binding's own namespace.)
+                    foreach (var subject in ((YamlSequenceNode)document["subjects"]).Cast<YamlMappingNode>().Where(s => Scalar(s, "kind") == "ServiceAccount"))
+                    {
+                        Assert.Equal("default", Scalar(subject, "namespace"));
+                    }
+                }
+            }
         }
     }
 }
