@@ -169,6 +169,12 @@ public sealed class ResourceCommandTests : IAsyncLifetime
         var (refused, _, refusedErr) = await RunAsync(["resources", "restore", "enc", .. withoutKey]);
         Assert.Equal(ExitCodes.Refused, refused);
         Assert.Contains("key", refusedErr, StringComparison.Ordinal);
+
+        // Listing needs no key: what cannot be read is listed by name, with the id of the key it needs.
+        var (list, listOut, listErr) = await CliRunner.RunAsync(["resources", "list", .. withoutKey]);
+        Assert.Equal(0, list);
+        Assert.Matches(@"enc\s+encrypted \(key [0-9a-f]+\)", listOut);
+        Assert.Contains("pass that key with --decryption-key-file", listErr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -184,17 +184,31 @@ internal static class ResourceCommands
         command.Options.Add(output);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var manifests = await new ResourceBackupCatalog(store.Open(parse, context.Time, create: false)).ListAsync(cancellationToken);
+            var entries = await new ResourceBackupCatalog(store.Open(parse, context.Time, create: false)).ListEntriesAsync(cancellationToken);
+            var locked = entries.Where(e => e.Manifest is null).ToList();
+            if (locked.Count > 0)
+            {
+                await context.Error.WriteLineAsync($"warning: {locked.Count} backup(s) are encrypted with a key that was not given ({string.Join(", ", locked.Select(e => e.LockedWithKey).Distinct())}): " +
+                    "they are listed by name only; pass that key with --decryption-key-file to see them");
+            }
+
             if (parse.GetValue(output).IsStructured())
             {
-                await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), manifests);
+                await OutputFormats.WriteAsync(context.Output, parse.GetValue(output),
+                    entries.Select(e => (object?)e.Manifest ?? new { name = e.Name, encryptedWithKey = e.LockedWithKey }));
                 return ExitCodes.Success;
             }
 
             var now = context.Time.GetUtcNow();
             var table = new TextTable("NAME", "PHASE", "ITEMS", "NAMESPACES", "SIZE", "AGE", "SCHEDULE", "ERRORS", "WARNINGS");
-            foreach (var m in manifests)
+            foreach (var e in entries)
             {
+                if (e.Manifest is not { } m)
+                {
+                    table.Add(e.Name, $"encrypted (key {e.LockedWithKey})", "-", "-", "-", "-", "-", "-", "-");
+                    continue;
+                }
+
                 table.Add(m.Name, m.Phase, m.TotalItems.ToString(CultureInfo.InvariantCulture), m.Namespaces.Count.ToString(CultureInfo.InvariantCulture),
                     Bytes.Format(m.ArchiveSize), VolumeCommands.Age(now - m.StartedAt), m.Schedule ?? "-",
                     m.Errors.Count.ToString(CultureInfo.InvariantCulture), m.Warnings.Count.ToString(CultureInfo.InvariantCulture));

@@ -46,6 +46,37 @@ public sealed partial class ResourceBackupCatalog(ISnapshotStore store)
         return manifests.OrderByDescending(m => m.StartedAt).ThenBy(m => m.Name, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>A complete backup as a listing sees it: its manifest, or, when that is encrypted with a key not given, the key's id.</summary>
+    public sealed record Entry(string Name, BackupManifest? Manifest, string? LockedWithKey);
+
+    /// <summary>
+    /// Every complete backup, newest first; those whose manifest is encrypted with a key that was not given are listed
+    /// by name with the key's id (last), rather than failing the whole listing.
+    /// </summary>
+    public async Task<List<Entry>> ListEntriesAsync(CancellationToken cancellationToken)
+    {
+        var readable = new List<Entry>();
+        var locked = new List<Entry>();
+        await foreach (var item in store.ListAsync(Prefix, cancellationToken))
+        {
+            if (StoreKey.WithoutEncryption(item.Key).Split('/') is [_, var name, ManifestFile])
+            {
+                try
+                {
+                    var manifest = await ReadManifestAsync(item.Key, cancellationToken);
+                    readable.Add(new Entry(manifest.Name, manifest, null));
+                }
+                catch (KeyUnavailableException)
+                {
+                    locked.Add(new Entry(name, null, item.Key[(item.Key.LastIndexOf(StoreKey.EncryptionMarker, StringComparison.Ordinal) + StoreKey.EncryptionMarker.Length)..]));
+                }
+            }
+        }
+
+        return [.. readable.OrderByDescending(e => e.Manifest!.StartedAt).ThenBy(e => e.Name, StringComparer.Ordinal),
+            .. locked.OrderBy(e => e.Name, StringComparer.Ordinal)];
+    }
+
     /// <summary>The manifest of a complete backup, or null when there is none of that name.</summary>
     public async Task<BackupManifest?> FindAsync(string name, CancellationToken cancellationToken)
     {
