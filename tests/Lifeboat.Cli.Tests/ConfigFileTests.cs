@@ -53,4 +53,16 @@ public sealed class ConfigFileTests : IDisposable
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("cron fields", stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ABareNumberInTheFile_IsRefused_NotReadAsDays()
+    {
+        var file = Write("store: file:///backups\ndelta-period: 5\n");
+
+        var (code, stdout, stderr) = await CliRunner.RunAsync("etcd", "serve", "--config", file);
+
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("--delta-period '5' has no unit: write it like 300ms, 5s, 5m, 1h30m or 7d", stderr, StringComparison.Ordinal);
+    }
 }

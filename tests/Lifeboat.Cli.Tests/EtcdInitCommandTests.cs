@@ -95,6 +95,11 @@ public sealed class EtcdInitCommandTests : EtcdTest
         await stop.CancelAsync();
         var (code, _, stderr) = await run;
         Assert.True(code == 0, stderr);
+
+        // Off a terminal, a long-running command logs JSON lines, each with its UTC time, as the sidecar does.
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith('{') && l.Contains("\"Category\":\"Lifeboat.", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(lines);
+        Assert.All(lines, l => Assert.Matches("^\\{\"Timestamp\":\"\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\"", l));
     }
 
     [Fact]

@@ -9,7 +9,14 @@ namespace Lifeboat.Cli.Output;
 /// </summary>
 internal static class ProgressDisplay
 {
-    private static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How often a plain progress line is written off a terminal: every 5 s, or LIFEBOAT_PROGRESS_INTERVAL (0s: every
+    /// report). Work shorter than that writes none, so a quick command that fails still says only its one error line.
+    /// </summary>
+    private static readonly TimeSpan PlainInterval =
+        Environment.GetEnvironmentVariable("LIFEBOAT_PROGRESS_INTERVAL") is { Length: > 0 } text && Commands.Durations.TryParse(text, out var interval)
+            ? interval
+            : TimeSpan.FromSeconds(5);
 
     /// <param name="columns">The bar's columns on a terminal.</param>
     /// <param name="updateBar">Applies a report to the bar, given the time since the work started.</param>
@@ -60,7 +67,7 @@ internal static class ProgressDisplay
             return await work(new Reporter<TProgress>((p, elapsed) =>
             {
                 var current = phaseOf(p);
-                if (current != phase || elapsed >= next)
+                if ((current != phase && elapsed >= PlainInterval) || elapsed >= next)
                 {
                     if (current != phase)
                     {

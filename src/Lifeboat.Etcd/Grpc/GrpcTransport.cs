@@ -375,6 +375,11 @@ public sealed class GrpcTransport : IDisposable
                  "if etcd serves plain HTTP on that port, use http://; otherwise check --cacert/--cert/--key", true),
             _ when reason == HttpRequestError.ConnectionError =>
                 ($"cannot connect to etcd at {name}: {root.Message}", "check that etcd is running and reachable", true),
+            // With TLS 1.3 the server checks the client's certificate after the client thinks the handshake is done, so
+            // a refused or missing certificate shows as the connection failing under the first bytes of HTTP/2, in any
+            // of several shapes (an OpenSSL "error - 5", a reset, an early end), rather than as an authentication error.
+            _ when https && chain.Any(e => e is IOException) =>
+                ($"etcd at {name} closed the TLS connection before answering ({root.Message})", clientCertHint, true),
             _ => ($"{method} to {name} failed: {root.Message}",
                   https ? "check the TLS settings (--cacert/--cert/--key) and that etcd is healthy" : "check that etcd is healthy; if it serves TLS, use https://",
                   false),
