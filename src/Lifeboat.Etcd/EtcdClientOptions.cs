@@ -86,15 +86,22 @@ public sealed record EtcdClientOptions
         }
     }
 
-    /// <summary>Parses etcdctl's comma-separated <c>--endpoints</c>; bare <c>host:port</c> means <c>http://host:port</c>.</summary>
+    /// <summary>
+    /// Parses the comma-separated <c>--endpoints</c>. Each needs its scheme: etcdctl reads a bare <c>host:port</c> as plain
+    /// HTTP, which against a TLS port fails as an unexplained handshake error, so Lifeboat asks which one is meant.
+    /// </summary>
     public static IReadOnlyList<Uri> ParseEndpoints(string endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var result = new List<Uri>();
         foreach (var raw in endpoints.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            var text = raw.Contains("://", StringComparison.Ordinal) ? raw : "http://" + raw;
-            if (!Uri.TryCreate(text, UriKind.Absolute, out var uri))
+            if (!raw.Contains("://", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"endpoint '{raw}' has no scheme: write it as http://{raw} or https://{raw}");
+            }
+
+            if (!Uri.TryCreate(raw, UriKind.Absolute, out var uri))
             {
                 throw new ArgumentException($"endpoint '{raw}' is not a URL: write it as http://HOST:PORT or https://HOST:PORT");
             }

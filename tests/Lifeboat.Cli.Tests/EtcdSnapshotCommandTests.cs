@@ -76,11 +76,22 @@ public sealed class EtcdSnapshotCommandTests : IAsyncLifetime
         Assert.Equal(ExitCodes.EtcdUnavailable, code);
         AssertOneLineError(stderr, "connection refused");
         Assert.Empty(StoredFiles());
+
+        // Nothing is created before etcd answers: not the store directory, not its .tmp.
+        var fresh = Path.Combine(Store, "never-created");
+        foreach (var kind in new[] { "full", "delta" })
+        {
+            var (again, _, againErr) = await CliRunner.RunAsync("etcd", "snapshot", kind, "--endpoints", $"http://127.0.0.1:{LoopbackPorts.Next()}", "--store", fresh);
+            Assert.Equal(ExitCodes.EtcdUnavailable, again);
+            AssertOneLineError(againErr, "connection refused");
+            Assert.False(Directory.Exists(fresh), $"snapshot {kind} created the store before reaching etcd");
+        }
     }
 
     [Theory]
     [InlineData("ftp://127.0.0.1:2379", "http://")]
     [InlineData("http://127.0.0.1:2379/v3", "path")]
+    [InlineData("127.0.0.1:2379", "has no scheme: write it as http://127.0.0.1:2379 or https://127.0.0.1:2379")]
     public async Task SnapshotFull_BadEndpoint_Exits2(string endpoint, string expected)
     {
         var (code, _, stderr) = await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", endpoint, "--store", Store);

@@ -116,4 +116,37 @@ public sealed class EtcdVerifyCommandTests : EtcdTest
         Assert.StartsWith("error: data directory", refusedErr, StringComparison.Ordinal);
         Assert.Equal(["keep"], Directory.GetFileSystemEntries(dataDir).Select(Path.GetFileName));
     }
+
+    [Theory]
+    [InlineData("cut")]
+    [InlineData("appended")]
+    [InlineData("swapped")]
+    public async Task Restore_OfADamagedOrMisplacedDelta_Exit6NamingTheFile_AndTouchesNothing(string damage)
+    {
+        var files = await ChainAsync();
+        var victim = files[2];
+        switch (damage)
+        {
+            case "cut":
+                var bytes = await File.ReadAllBytesAsync(victim);
+                await File.WriteAllBytesAsync(victim, bytes[..^1]);
+                break;
+            case "appended":
+                await File.AppendAllTextAsync(victim, "garbage");
+                break;
+            default:
+                // Another delta's bytes under this one's name.
+                File.Copy(files[3], victim, overwrite: true);
+                break;
+        }
+
+        var dataDir = Dir.Combine("restored");
+        var (code, _, stderr) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir);
+
+        Assert.Equal(ExitCodes.IntegrityError, code);
+        var error = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(Path.GetFileName(victim), error, StringComparison.Ordinal);
+        Assert.DoesNotContain("bug", error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(dataDir));
+    }
 }

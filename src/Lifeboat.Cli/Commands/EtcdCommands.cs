@@ -52,9 +52,10 @@ internal static class EtcdCommands
         command.SetAction(async (parse, cancellationToken) =>
         {
             var clientOptions = connection.Read(parse);
-            var target = store.Open(parse, context.Time);
             var compression = store.CompressionFor(parse);
             using var client = new EtcdClient(clientOptions, context.Loggers.CreateLogger("Lifeboat.Etcd"));
+            await client.StatusAsync(null, cancellationToken); // etcd reachable before anything is created in the store
+            var target = store.Open(parse, context.Time);
             var snapshotter = new FullSnapshotter(client, target, context.Time, context.Loggers.CreateLogger("Lifeboat.Etcd.Snapshots"));
             var result = await TransferProgress.RunAsync(context, "full snapshot",
                 progress => snapshotter.TakeAsync(compression, progress, cancellationToken));

@@ -38,9 +38,10 @@ internal static class EtcdDeltaCommand
             }
 
             var clientOptions = connection.Read(parse);
-            var target = store.Open(parse, context.Time);
             var compression = store.CompressionFor(parse);
             using var client = new EtcdClient(clientOptions, context.Loggers.CreateLogger("Lifeboat.Etcd"));
+            await client.StatusAsync(null, cancellationToken); // etcd reachable before anything is created in the store
+            var target = store.Open(parse, context.Time);
             var chains = RestorePlanner.Chains(await SnapshotCatalog.ListAsync(target, cancellationToken));
             var newest = RestorePlanner.Newest(chains);
             string? newChainReason = newest switch

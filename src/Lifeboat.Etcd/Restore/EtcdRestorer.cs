@@ -159,7 +159,25 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
             var done = before;
             await using var stream = await OpenAsync(delta, cancellationToken,
                 progress is null ? null : read => progress.Report(ReplayProgress.Reading(RestorePhase.Verify, done + read, deltaBytes)));
-            await DeltaFile.VerifyAsync(stream, delta.Key, cancellationToken);
+            DeltaHeader header;
+            try
+            {
+                (header, _, _) = await DeltaFile.VerifyAsync(stream, delta.Key, cancellationToken);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException)
+            {
+                // The codec found the compressed bytes cut short, extended or altered before the delta's own checks could.
+                throw new IntegrityException($"delta {delta.Key} is unusable: its {delta.Name.Compression.ToString().ToLowerInvariant()} compression is corrupt ({ex.Message.TrimEnd('.')})",
+                    "restore to a revision before it (--to-revision), or from a chain without it");
+            }
+
+            if (header.FirstRevision != delta.Name.FirstRevision || header.LastRevision != delta.Name.LastRevision)
+            {
+                throw new IntegrityException(
+                    $"delta {delta.Key} holds revisions {header.FirstRevision}..{header.LastRevision}, not the {delta.Name.FirstRevision}..{delta.Name.LastRevision} its name says (a file put under another's name)",
+                    "put the right file back under that name, or restore to a revision before it (--to-revision)");
+            }
+
             before += delta.Stored.Size;
         }
 

@@ -72,9 +72,12 @@ public sealed class ConnectionTests(EtcdFixture etcd)
     }
 
     [Fact]
-    public void ParseEndpoints_AcceptsEtcdctlForms()
+    public void ParseEndpoints_ReadsCommaSeparatedUrls_AndRefusesOneWithoutAScheme()
     {
-        var endpoints = EtcdClientOptions.ParseEndpoints("127.0.0.1:2379, https://etcd-0:2379");
+        var endpoints = EtcdClientOptions.ParseEndpoints("http://127.0.0.1:2379, https://etcd-0:2379");
         Assert.Equal([new Uri("http://127.0.0.1:2379"), new Uri("https://etcd-0:2379")], endpoints);
+
+        var error = Assert.Throws<ArgumentException>(() => EtcdClientOptions.ParseEndpoints("127.0.0.1:2379"));
+        Assert.Equal("endpoint '127.0.0.1:2379' has no scheme: write it as http://127.0.0.1:2379 or https://127.0.0.1:2379", error.Message);
     }
 }
