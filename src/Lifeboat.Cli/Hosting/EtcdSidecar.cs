@@ -49,6 +49,7 @@ internal sealed partial class EtcdSidecar(
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var wasLeader = false;
+        var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -67,11 +68,32 @@ internal sealed partial class EtcdSidecar(
 
                 wasLeader = true;
                 state.Leader(true);
+                var termStarted = time.GetTimestamp();
                 await RunAsLeaderAsync(cancellationToken);
+                failures = time.GetElapsedTime(termStarted) > TimeSpan.FromMinutes(1) ? 0 : failures;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception ex)
+            {
+                // Nothing that goes wrong in a term ends the process: a store down when the chain is checked, etcd
+                // restarting under a capture, a bug in a loop. It is logged, counted and retried with backoff; only
+                // the signal (or a bad configuration, refused before this runs) stops the sidecar.
+                failures++;
+                state.Error(ex.Message);
+                metrics.TermFailed();
+                var delay = RetryDelay(failures);
+                Log.TermFailed(logger, ex.GetType().Name, ex.Message, delay.TotalSeconds);
+                try
+                {
+                    await Task.Delay(delay, time, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
         }
     }
@@ -85,8 +107,9 @@ internal sealed partial class EtcdSidecar(
             var chainEnd = await EnsureChainAsync(term.Token);
             await Task.WhenAll(DeltaLoopAsync(chainEnd, term.Token), FullLoopAsync(term.Token), RevisionLoopAsync(term.Token));
         }
-        catch (OperationCanceledException) when (term.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when ((ex is LeadershipLostException || (ex is OperationCanceledException && term.IsCancellationRequested)) && !cancellationToken.IsCancellationRequested)
         {
+            // A commit that found the member no longer leader may race the watch that ends the term: both mean the same.
             Log.LeadershipLost(logger, OwnMember.ToString());
         }
         finally
@@ -136,7 +159,7 @@ internal sealed partial class EtcdSidecar(
     {
         if (!await IsLeaderAsync(cancellationToken))
         {
-            throw new InvalidOperationException($"{OwnMember} is no longer etcd's leader; its sidecar stops writing");
+            throw new LeadershipLostException($"{OwnMember} is no longer etcd's leader; its sidecar stops writing until it is again");
         }
     }
 
@@ -157,6 +180,7 @@ internal sealed partial class EtcdSidecar(
                 }
 
                 state.Full(new LatestFull(result.Key, result.Name, result.StoredBytes), time.GetUtcNow());
+                state.Error(null);
                 metrics.Snapshot("full", true, time.GetElapsedTime(started), result.StoredBytes);
                 await ApplyRetentionAsync(cancellationToken);
                 return result;
@@ -239,6 +263,7 @@ internal sealed partial class EtcdSidecar(
                     stored = d.Name.LastRevision;
                     failures = 0;
                     state.Delta(d, time.GetUtcNow());
+                    state.Error(null); // the last error is history once a delta is stored again
                     metrics.Snapshot("delta", true, d.WriteDuration, d.StoredBytes);
                     metrics.Events(d.Changes);
                     return Task.CompletedTask;
@@ -335,6 +360,9 @@ internal sealed partial class EtcdSidecar(
 
     public void Dispose() => _fullLock.Dispose();
 
+    /// <summary>The member stopped being etcd's leader while this sidecar was about to commit: it must not write.</summary>
+    private sealed class LeadershipLostException(string message) : Exception(message);
+
     /// <summary>
     /// Decides what happens to a delta that waited in the local buffer: only a leader's sidecar uploads, and a delta whose
     /// revisions the store already holds (another leader captured them meanwhile) is dropped rather than duplicated.
@@ -364,6 +392,9 @@ internal sealed partial class EtcdSidecar(
     {
         [LoggerMessage(2020, LogLevel.Information, "Full snapshot {Key} verified after upload: read back end to end, intact")]
         public static partial void Verified(ILogger logger, string key);
+
+        [LoggerMessage(2021, LogLevel.Error, "The sidecar's term failed ({Type}: {Reason}); it starts again in {Seconds:0.#} s")]
+        public static partial void TermFailed(ILogger logger, string type, string reason, double seconds);
 
         [LoggerMessage(2001, LogLevel.Information, "Full snapshot starting ({Reason})")]
         public static partial void FullStarting(ILogger logger, string reason);

@@ -13,6 +13,7 @@ internal sealed class SidecarMetrics : IDisposable
     private readonly Counter<long> _events;
     private readonly Counter<long> _deletions;
     private readonly Counter<long> _verifications;
+    private readonly Counter<long> _termFailures;
     private int _lastVerified = -1;
 
     public SidecarMetrics(SidecarState state, TimeProvider time)
@@ -23,6 +24,7 @@ internal sealed class SidecarMetrics : IDisposable
         _size = _meter.CreateHistogram<double>("lifeboat.snapshot.size", "By", "Stored size of a snapshot");
         _events = _meter.CreateCounter<long>("lifeboat.delta.events", description: "Key changes captured into deltas");
         _deletions = _meter.CreateCounter<long>("lifeboat.retention.deletions", description: "Snapshots deleted by retention");
+        _termFailures = _meter.CreateCounter<long>("lifeboat.sidecar.term_failures", description: "Times the sidecar's work failed as a whole and was started again after a backoff");
         _verifications = _meter.CreateCounter<long>("lifeboat.snapshot.verifications", description: "Full snapshots read back after upload (--verify-after-upload), by result");
         _meter.CreateObservableGauge("lifeboat.snapshot.verified", () => Volatile.Read(ref _lastVerified) is >= 0 and var v ? new[] { new Measurement<int>(v) } : [],
             description: "1 when the newest full snapshot read back intact after upload, 0 when it did not (--verify-after-upload)");
@@ -56,6 +58,8 @@ internal sealed class SidecarMetrics : IDisposable
     }
 
     public void Events(long count) => _events.Add(count);
+
+    public void TermFailed() => _termFailures.Add(1);
 
     public void Verified(bool ok)
     {
