@@ -44,6 +44,36 @@ public sealed class SidecarSurvivalTests : EtcdTest
         }, TimeSpan.FromSeconds(90), "the full snapshot once the store is back, and the error to clear");
         await SidecarProbe.WaitChainAsync(sidecar.Http, revision, TimeSpan.FromSeconds(30), "the write after the outage to be captured");
 
+        // An outage while deltas flow: a delta asked for over the API answers (503 with the cause), never hangs, and
+        // once the store is back the next one is stored and the error is gone.
+        await s3.StopAsync();
+        await client.PutAsync("/survival/during", "2", default);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        using (var during = await sidecar.Http.PostAsync(new Uri("/snapshots/delta", UriKind.Relative), null))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, during.StatusCode);
+            Assert.Contains("\"error\"", await during.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(150), $"POST /snapshots/delta took {started.Elapsed}");
+
+        // Asked again at once, while the capture waits out its backoff: answered at once too (this one used to hang for good).
+        started.Restart();
+        using (var again = await sidecar.Http.PostAsync(new Uri("/snapshots/delta", UriKind.Relative), null))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, again.StatusCode);
+        }
+
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(30), $"the second POST /snapshots/delta took {started.Elapsed}");
+        await s3.RestartAsync();
+        await Eventually.SucceedsAsync(async ct =>
+        {
+            using var after = await sidecar.Http.PostAsync(new Uri("/snapshots/delta", UriKind.Relative), null, ct);
+            after.EnsureSuccessStatusCode();
+            var latest = await SidecarProbe.LatestAsync(sidecar.Http, ct);
+            return latest.GetProperty("lastError").ValueKind == JsonValueKind.Null ? 0 : throw new InvalidOperationException(latest.ToString());
+        }, TimeSpan.FromSeconds(90), "deltas to be stored again and the error to clear");
+
         var (code, _, stderr) = await sidecar.StopAsync();
         Assert.True(code == 0, stderr);
     }

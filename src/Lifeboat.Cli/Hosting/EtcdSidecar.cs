@@ -220,10 +220,19 @@ internal sealed partial class EtcdSidecar(
     }
 
     /// <summary>Writes the buffered changes as a delta now; null when nothing changed since the last one.</summary>
-    public Task<StoredDelta?> FlushDeltaAsync(CancellationToken cancellationToken) =>
-        _capture is { } capture
-            ? capture.FlushNowAsync(cancellationToken)
-            : throw new InvalidOperationException("delta capture is not running yet");
+    public async Task<StoredDelta?> FlushDeltaAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return _capture is { } capture
+                ? await capture.FlushNowAsync(cancellationToken)
+                : throw new InvalidOperationException("delta capture is not running (it starts once the chain is checked, and restarts after a failure)");
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new InvalidOperationException("delta capture is restarting after a failure; ask again shortly");
+        }
+    }
 
     private async Task<long> EnsureChainAsync(CancellationToken cancellationToken)
     {
@@ -278,6 +287,9 @@ internal sealed partial class EtcdSidecar(
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
+                // Gone before the backoff, not after it: a flush asked for meanwhile is answered at once (503), never left waiting.
+                _capture = null;
+                capture.Dispose();
                 failures++;
                 metrics.Snapshot("delta", false, TimeSpan.Zero, 0);
                 state.Error(ex.Message);

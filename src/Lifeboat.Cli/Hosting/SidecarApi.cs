@@ -93,10 +93,10 @@ internal static class SidecarApi
                 EtcdCommands.Json, statusCode: StatusCodes.Status409Conflict));
         app.MapGet("/initialization/status", () => Results.Json(initialization.Status, EtcdCommands.Json));
         app.MapPost("/snapshots/full", (CancellationToken ct) => state.IsLeader
-            ? RunAsync(() => sidecar.TakeFullAsync("requested over HTTP", ct))
+            ? RunAsync(state, FullRequestDeadline, deadline => sidecar.TakeFullAsync("requested over HTTP", deadline), ct)
             : Task.FromResult(NotLeader()));
         app.MapPost("/snapshots/delta", (CancellationToken ct) => state.IsLeader
-            ? RunAsync(async () => new { delta = await sidecar.FlushDeltaAsync(ct) })
+            ? RunAsync(state, DeltaRequestDeadline, async deadline => new { delta = await sidecar.FlushDeltaAsync(deadline) }, ct)
             : Task.FromResult(NotLeader()));
     }
 
@@ -117,11 +117,28 @@ internal static class SidecarApi
         }
     }
 
-    private static async Task<IResult> RunAsync<T>(Func<Task<T>> action)
+    /// <summary>How long POST /snapshots/delta may take before it answers 503: a delta is written in seconds unless the store is down.</summary>
+    internal static readonly TimeSpan DeltaRequestDeadline = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long POST /snapshots/full may take (a snapshot of several GB included) before it is cancelled and answers 503.</summary>
+    internal static readonly TimeSpan FullRequestDeadline = TimeSpan.FromHours(1);
+
+    private static async Task<IResult> RunAsync<T>(SidecarState state, TimeSpan limit, Func<CancellationToken, Task<T>> action, CancellationToken requestAborted)
     {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+        deadline.CancelAfter(limit);
         try
         {
-            return Results.Json(await action(), EtcdCommands.Json);
+            return Results.Json(await action(deadline.Token), EtcdCommands.Json);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !requestAborted.IsCancellationRequested)
+        {
+            return Results.Json(new
+            {
+                error = $"no answer within {limit.TotalMinutes:0} min",
+                lastError = state.LastError,
+                fix = "the store or etcd may be down: see lastError, /readyz and the sidecar's log; the sidecar keeps retrying on its own",
+            }, EtcdCommands.Json, statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         catch (LifeboatException ex)
         {

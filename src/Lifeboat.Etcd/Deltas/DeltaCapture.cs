@@ -35,6 +35,7 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
     private readonly Lock _flushLock = new();
     private CancellationTokenSource _flushNow = new();
     private List<TaskCompletionSource<StoredDelta?>> _flushWaiters = [];
+    private bool _disposed;
     private volatile bool _abandoned;
 
     /// <summary>
@@ -56,6 +57,7 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
         CancellationTokenSource signal;
         lock (_flushLock)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             _flushWaiters.Add(waiter);
             signal = _flushNow;
         }
@@ -64,11 +66,24 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
         return await waiter.Task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>Stops accepting flush requests and fails those still waiting: the capture that would have answered them is gone.</summary>
     public void Dispose()
     {
         lock (_flushLock)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
             _flushNow.Dispose();
+            foreach (var waiter in _flushWaiters)
+            {
+                waiter.TrySetException(new InvalidOperationException("delta capture stopped before writing the requested delta (it restarts after a backoff)"));
+            }
+
+            _flushWaiters.Clear();
         }
     }
 
