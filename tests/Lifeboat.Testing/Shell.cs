@@ -11,8 +11,8 @@ public static class Shell
         public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
     }
 
-    public static async Task<Result> RunAsync(string commandLine, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null,
-        TimeSpan? timeout = null)
+    /// <summary>How bash is started for <paramref name="commandLine"/>: output captured, <paramref name="environment"/> applied (null removes a variable).</summary>
+    public static ProcessStartInfo StartInfo(string commandLine, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var psi = new ProcessStartInfo("bash", ["-c", commandLine])
         {
@@ -34,6 +34,13 @@ public static class Shell
             }
         }
 
+        return psi;
+    }
+
+    public static async Task<Result> RunAsync(string commandLine, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null,
+        TimeSpan? timeout = null)
+    {
+        var psi = StartInfo(commandLine, workingDirectory, environment);
         using var process = Process.Start(psi) ?? throw new InvalidOperationException("bash did not start");
         process.StandardInput.Close();
         var stdout = new StringBuilder();

@@ -13,7 +13,7 @@ internal static class EtcdPruneCommand
         var store = new StoreOptions();
         var policy = new Option<string>("--policy") { Description = "Retention policy", HelpName = "limit|exponential", DefaultValueFactory = _ => "limit" };
         policy.AcceptOnlyFromAmong("limit", "exponential");
-        var keep = new Option<int>("--keep") { Description = "limit: how many full snapshots (with their deltas) to keep", DefaultValueFactory = _ => 7 }.Integer(min: 1);
+        var keep = new Option<int>("--keep") { Description = "limit: how many full snapshots (with their deltas) to keep", DefaultValueFactory = _ => 7 }.Integer(min: 1); // retention always keeps a full snapshot
         var hours = new Option<int>("--hourly") { Description = "exponential: hours with one full snapshot each", DefaultValueFactory = _ => 24 }.Integer(min: 1);
         var days = new Option<int>("--daily") { Description = "exponential: days with one full snapshot each", DefaultValueFactory = _ => 7 }.Integer(min: 1);
         var weeks = new Option<int>("--weekly") { Description = "exponential: weeks with one full snapshot each", DefaultValueFactory = _ => 4 }.Integer(min: 1);
@@ -30,11 +30,6 @@ internal static class EtcdPruneCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (parse.GetValue(keep) < 1)
-            {
-                throw new ArgumentException("--keep must be at least 1: retention always keeps a full snapshot");
-            }
-
             RetentionPolicy chosen = parse.GetValue(policy) == "exponential"
                 ? new RetentionPolicy.Exponential(parse.GetValue(hours), parse.GetValue(days), parse.GetValue(weeks))
                 : new RetentionPolicy.Limit(parse.GetValue(keep));

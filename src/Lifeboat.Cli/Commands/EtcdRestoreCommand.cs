@@ -104,7 +104,10 @@ internal static class EtcdRestoreCommand
         return command;
     }
 
-    /// <summary>--dry-run: what a restore would read and where it would write, and whether it would be refused. Reads only the store's listing.</summary>
+    /// <summary>
+    /// --dry-run: what a restore would read and where it would write. Reads only the store's listing; a data directory
+    /// the restore would refuse is refused here the same way (exit 7), after the plan is shown.
+    /// </summary>
     private static async Task<int> PrintPlanAsync(CliContext context, RestorePlan plan, string dataDir, bool force, OutputFormat format)
     {
         var full = Path.GetFullPath(dataDir);
@@ -145,14 +148,7 @@ internal static class EtcdRestoreCommand
             await context.Output.WriteLineAsync("nothing was changed (--dry-run)");
         }
 
-        if (refused)
-        {
-            await context.Error.WriteLineAsync(state == "a file"
-                ? $"error: {full} is a file, not a directory — fix: pass a directory path as --data-dir"
-                : $"error: data directory {full} is not empty — fix: restore into an empty or missing directory, or pass --force to replace it (its contents are moved aside, not deleted)");
-            return ExitCodes.Refused;
-        }
-
+        EtcdRestorer.CheckDataDir(full, force); // the restore's own refusal, reported as it would be
         return ExitCodes.Success;
     }
 }

@@ -122,12 +122,11 @@ internal static partial class EtcdServeCommand
                 DeltaPeriod = parse.GetValue(period),
                 DeltaMaxBytes = parse.GetValue(maxBytes),
                 Compression = store.CompressionFor(parse),
-                Retention = parse.GetValue(retention) == "exponential" ? new RetentionPolicy.Exponential() : new RetentionPolicy.Limit(Math.Max(1, parse.GetValue(keep))),
+                Retention = parse.GetValue(retention) == "exponential" ? new RetentionPolicy.Exponential() : new RetentionPolicy.Limit(parse.GetValue(keep)),
                 Listen = parse.GetValue(listen)!,
-                ListenEndpoint = endpoint,
                 VerifyAfterUpload = parse.GetValue(verifyAfterUpload),
                 BufferDir = parse.GetValue(bufferDir) is { Length: > 0 } b ? b : null,
-                BufferMaxBytes = parse.GetValue(bufferMax) > 0 ? parse.GetValue(bufferMax) : throw new ArgumentException("--buffer-max-bytes must be positive"),
+                BufferMaxBytes = parse.GetValue(bufferMax),
                 ApiToken = token,
                 Init = parse.GetValue(dataDir) is { Length: > 0 } dir
                     ? new InitOptions
@@ -169,7 +168,7 @@ internal static partial class EtcdServeCommand
 
         builder.Logging.SetMinimumLevel(context.Verbose ? LogLevel.Debug : LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.ListenEndpoint));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(ListenAddress.Parse(options.Listen)));
         await using var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Lifeboat.Etcd.Sidecar");
         LogConfiguration(logger, string.Join(", ", options.Redacted().Select(p => $"{p.Key}={p.Value}")));

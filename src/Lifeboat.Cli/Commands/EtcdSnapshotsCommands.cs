@@ -48,8 +48,8 @@ internal static class EtcdSnapshotsCommands
                 selected = [.. snapshots];
                 // A hole after an older chain is not damage when a later full snapshot starts past it (a new chain began,
                 // as after etcd compacted the history a delta needed); within the newest chain, or not superseded, it is.
-                gaps.AddRange(chains.SelectMany(c => SnapshotVerifier.Gaps(c)
-                    .Where(_ => c == RestorePlanner.Newest(chains) || c.GapAfter is not { } g || !chains.Any(o => o.FirstRevision >= g))));
+                var newest = RestorePlanner.Newest(chains);
+                gaps.AddRange(chains.Where(c => c == newest || c.GapAfter is not { } g || !chains.Any(o => o.FirstRevision >= g)).SelectMany(SnapshotVerifier.Gaps));
             }
             else
             {

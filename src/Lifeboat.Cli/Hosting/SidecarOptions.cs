@@ -28,13 +28,11 @@ internal sealed record SidecarOptions
 
     public RetentionPolicy Retention { get; init; } = new RetentionPolicy.Limit(7);
 
+    /// <summary>Where the API listens: an IP address and port, read by <see cref="ListenAddress"/>.</summary>
     public string Listen { get; init; } = "127.0.0.1:8080";
 
     /// <summary>Read every full snapshot back from the store after upload, end to end (--verify-after-upload).</summary>
     public bool VerifyAfterUpload { get; init; }
-
-    /// <summary><see cref="Listen"/>, parsed (<see cref="ListenAddress"/>).</summary>
-    public System.Net.IPEndPoint ListenEndpoint { get; init; } = new(System.Net.IPAddress.Loopback, 8080);
 
     /// <summary>Local directory where deltas wait while the store cannot be reached, or null to retry from etcd's history instead.</summary>
     public string? BufferDir { get; init; }

@@ -87,10 +87,10 @@ internal sealed class SidecarState(TimeProvider time)
 
     private void Compare()
     {
-        var behind = ChainReach < EtcdRevision;
         lock (_lock)
         {
-            _behindSince = behind ? _behindSince ?? time.GetUtcNow() : null;
+            // Read under the lock: a caller holding older values must not overwrite a newer caller's verdict.
+            _behindSince = ChainReach < EtcdRevision ? _behindSince ?? time.GetUtcNow() : null;
         }
     }
 

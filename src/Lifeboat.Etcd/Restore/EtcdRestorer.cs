@@ -40,18 +40,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         ArgumentNullException.ThrowIfNull(options);
         var started = _time.GetTimestamp();
         var dataDir = Path.GetFullPath(options.DataDir);
-        var nonEmpty = Directory.Exists(dataDir) && Directory.EnumerateFileSystemEntries(dataDir).Any();
-        if (nonEmpty && !options.Force)
-        {
-            throw new RestoreRefusedException($"data directory {dataDir} is not empty",
-                "restore into an empty or missing directory, or pass --force to replace it (its contents are moved aside, not deleted)");
-        }
-
-        if (File.Exists(dataDir))
-        {
-            throw new RestoreRefusedException($"{dataDir} is a file, not a directory", "pass a directory path as --data-dir");
-        }
-
+        var nonEmpty = CheckDataDir(dataDir, options.Force);
         options.Member.Validate();
         var tools = EtcdTools.Locate(options.EtcdBinary, options.EtcdctlBinary);
         var scratch = CreateScratch(options.ScratchDir, dataDir, plan.Full.Stored.Size);
@@ -102,6 +91,29 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         {
             Directory.Delete(scratch, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Whether a restore may write <paramref name="dataDir"/>: it must be missing or empty, or <paramref name="force"/>
+    /// given, and not a file. Changes nothing; a restore and its dry run ask the same question.
+    /// </summary>
+    /// <returns>Whether the directory has contents (which a forced restore moves aside).</returns>
+    /// <exception cref="RestoreRefusedException">A restore would be refused; the message says why and what to do.</exception>
+    public static bool CheckDataDir(string dataDir, bool force)
+    {
+        var nonEmpty = Directory.Exists(dataDir) && Directory.EnumerateFileSystemEntries(dataDir).Any();
+        if (nonEmpty && !force)
+        {
+            throw new RestoreRefusedException($"data directory {dataDir} is not empty",
+                "restore into an empty or missing directory, or pass --force to replace it (its contents are moved aside, not deleted)");
+        }
+
+        if (File.Exists(dataDir))
+        {
+            throw new RestoreRefusedException($"{dataDir} is a file, not a directory", "pass a directory path as --data-dir");
+        }
+
+        return nonEmpty;
     }
 
     /// <summary>
@@ -171,10 +183,9 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
                     "restore to a revision before it (--to-revision), or from a chain without it");
             }
 
-            if (header.FirstRevision != delta.Name.FirstRevision || header.LastRevision != delta.Name.LastRevision)
+            if (SnapshotVerifier.Misnamed(delta, header) is { } misnamed)
             {
-                throw new IntegrityException(
-                    $"delta {delta.Key} holds revisions {header.FirstRevision}..{header.LastRevision}, not the {delta.Name.FirstRevision}..{delta.Name.LastRevision} its name says (a file put under another's name)",
+                throw new IntegrityException($"delta {delta.Key} {misnamed} (a file put under another's name)",
                     "put the right file back under that name, or restore to a revision before it (--to-revision)");
             }
 
@@ -230,7 +241,8 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
     {
         SnapshotCodec.ThrowIfUnavailable(snapshot.Name.Compression);
         var stream = await store.OpenReadAsync(snapshot.Key, cancellationToken);
-        return SnapshotCodec.Decompressing(read is null ? stream : new CountingReadStream(stream, read), snapshot.Name.Compression);
+        long total = 0;
+        return SnapshotCodec.Decompressing(read is null ? stream : new ObservingReadStream(stream, bytes => read(total += bytes.Length)), snapshot.Name.Compression);
     }
 
     /// <summary>Decompresses the full snapshot to <paramref name="path"/>, checking etcd's trailing SHA-256 of the database.</summary>

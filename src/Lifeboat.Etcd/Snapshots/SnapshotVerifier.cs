@@ -6,6 +6,7 @@ using Lifeboat.Core.Snapshots;
 using Lifeboat.Core.Storage;
 using Lifeboat.Etcd.Bolt;
 using Lifeboat.Etcd.Deltas;
+using Lifeboat.Etcd.Deltas.Format;
 
 namespace Lifeboat.Etcd.Snapshots;
 
@@ -46,7 +47,7 @@ public sealed class SnapshotVerifier(ISnapshotStore store)
         try
         {
             await using var raw = await store.OpenReadAsync(snapshot.Key, cancellationToken);
-            await using var hashed = new HashingReadStream(raw, stored);
+            await using var hashed = new ObservingReadStream(raw, bytes => stored.AppendData(bytes));
             await using var input = SnapshotCodec.Decompressing(hashed, snapshot.Name.Compression);
             return snapshot.Name.Kind == SnapshotKind.Full
                 ? await CheckFullAsync(snapshot, input, stored, cancellationToken)
@@ -110,10 +111,21 @@ public sealed class SnapshotVerifier(ISnapshotStore store)
     {
         var (header, records, changes) = await DeltaFile.VerifyAsync(input, snapshot.Key, cancellationToken);
         var storedHash = Convert.ToHexStringLower(stored.GetHashAndReset());
-        var problem = header.FirstRevision == snapshot.Name.FirstRevision && header.LastRevision == snapshot.Name.LastRevision
-            ? null
-            : $"it holds revisions {header.FirstRevision}..{header.LastRevision}, not the {snapshot.Name.FirstRevision}..{snapshot.Name.LastRevision} its name says";
+        var problem = Misnamed(snapshot, header) is { } misnamed ? "it " + misnamed : null;
         return new SnapshotCheck(snapshot, problem, storedHash, Records: records, Changes: changes, ClusterId: header.ClusterId, MemberId: header.MemberId);
+    }
+
+    /// <summary>
+    /// How a delta's content disagrees with its name (<c>holds revisions X..Y, not the A..B its name says</c>), or null:
+    /// a file put under another's name. Verify and restore ask the same question.
+    /// </summary>
+    public static string? Misnamed(StoredSnapshot delta, DeltaHeader header)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        ArgumentNullException.ThrowIfNull(header);
+        return header.FirstRevision == delta.Name.FirstRevision && header.LastRevision == delta.Name.LastRevision
+            ? null
+            : $"holds revisions {header.FirstRevision}..{header.LastRevision}, not the {delta.Name.FirstRevision}..{delta.Name.LastRevision} its name says";
     }
 
     private static string Describe(Exception ex) => ex switch
@@ -122,41 +134,4 @@ public sealed class SnapshotVerifier(ISnapshotStore store)
         EndOfStreamException => "it ends early (truncated)",
         _ => ex.Message.TrimEnd('.'),
     };
-
-    /// <summary>Hashes the stored bytes as they are read.</summary>
-    private sealed class HashingReadStream(Stream inner, IncrementalHash hash) : Core.IO.ReadOnlyStream
-    {
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            var n = inner.Read(buffer, offset, count);
-            hash.AppendData(buffer, offset, n);
-            return n;
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var n = await inner.ReadAsync(buffer, cancellationToken);
-            hash.AppendData(buffer.Span[..n]);
-            return n;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override async ValueTask DisposeAsync()
-        {
-            await inner.DisposeAsync();
-            await base.DisposeAsync();
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
-    }
 }

@@ -35,12 +35,9 @@ public sealed partial class ResourceBackupCatalog(ISnapshotStore store)
     public async Task<List<BackupManifest>> ListAsync(CancellationToken cancellationToken)
     {
         var manifests = new List<BackupManifest>();
-        await foreach (var item in store.ListAsync(Prefix, cancellationToken))
+        await foreach (var (key, _) in ManifestKeysAsync(cancellationToken))
         {
-            if (StoreKey.WithoutEncryption(item.Key).Split('/') is [_, _, ManifestFile])
-            {
-                manifests.Add(await ReadManifestAsync(item.Key, cancellationToken));
-            }
+            manifests.Add(await ReadManifestAsync(key, cancellationToken));
         }
 
         return manifests.OrderByDescending(m => m.StartedAt).ThenBy(m => m.Name, StringComparer.Ordinal).ToList();
@@ -57,24 +54,34 @@ public sealed partial class ResourceBackupCatalog(ISnapshotStore store)
     {
         var readable = new List<Entry>();
         var locked = new List<Entry>();
-        await foreach (var item in store.ListAsync(Prefix, cancellationToken))
+        await foreach (var (key, name) in ManifestKeysAsync(cancellationToken))
         {
-            if (StoreKey.WithoutEncryption(item.Key).Split('/') is [_, var name, ManifestFile])
+            try
             {
-                try
-                {
-                    var manifest = await ReadManifestAsync(item.Key, cancellationToken);
-                    readable.Add(new Entry(manifest.Name, manifest, null));
-                }
-                catch (KeyUnavailableException)
-                {
-                    locked.Add(new Entry(name, null, item.Key[(item.Key.LastIndexOf(StoreKey.EncryptionMarker, StringComparison.Ordinal) + StoreKey.EncryptionMarker.Length)..]));
-                }
+                var manifest = await ReadManifestAsync(key, cancellationToken);
+                readable.Add(new Entry(manifest.Name, manifest, null));
+            }
+            catch (KeyUnavailableException)
+            {
+                // The key id is what encryption appended to the key: what StoreKey.WithoutEncryption takes off.
+                locked.Add(new Entry(name, null, key[(StoreKey.WithoutEncryption(key).Length + StoreKey.EncryptionMarker.Length)..]));
             }
         }
 
         return [.. readable.OrderByDescending(e => e.Manifest!.StartedAt).ThenBy(e => e.Name, StringComparer.Ordinal),
             .. locked.OrderBy(e => e.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>The stored keys of every backup's manifest (as stored: with the encryption suffix), and the backup's name.</summary>
+    private async IAsyncEnumerable<(string Key, string Name)> ManifestKeysAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var item in store.ListAsync(Prefix, cancellationToken))
+        {
+            if (StoreKey.WithoutEncryption(item.Key).Split('/') is [_, var name, ManifestFile])
+            {
+                yield return (item.Key, name);
+            }
+        }
     }
 
     /// <summary>The manifest of a complete backup, or null when there is none of that name.</summary>

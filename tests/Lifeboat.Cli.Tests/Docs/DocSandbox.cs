@@ -252,26 +252,8 @@ internal sealed partial class DocSandbox : IAsyncDisposable
     public async Task<Shell.Result> RunUntilReadyThenStopAsync(string line)
     {
         var listen = Regex.Match(line, @"--listen[ =](\S+)") is { Success: true } m ? m.Groups[1].Value : $"127.0.0.1:{_apiPort}";
-        var psi = new ProcessStartInfo("bash", ["-c", "exec " + line])
-        {
-            WorkingDirectory = WorkDir,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var (name, value) in Environment())
-        {
-            if (value is null)
-            {
-                psi.Environment.Remove(name);
-            }
-            else
-            {
-                psi.Environment[name] = value;
-            }
-        }
-
-        using var process = Process.Start(psi)!;
+        using var process = Process.Start(Shell.StartInfo("exec " + line, WorkDir, Environment()))!;
+        process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var http = new HttpClient { BaseAddress = new Uri($"http://{listen}"), Timeout = TimeSpan.FromSeconds(5) };
