@@ -133,8 +133,10 @@ public sealed class EtcdInitCommandTests : EtcdTest
         using var client = restored.CreateClient();
         Assert.Equal(newest, (await client.StatusAsync(null, default)).Header.Revision);
 
-        // With etcd serving on the directory, initialization refuses to touch it.
-        using var second = RunningSidecar.Start(["--endpoints", restored.ClientUrl.ToString(), "--store", store, "--data-dir", dataDir, .. MemberArgs(member)]);
+        // With etcd serving on the directory, initialization refuses to touch it. (Restored with other member flags,
+        // it is a cluster of its own, which replaces the one whose snapshots the store holds.)
+        var replaced = Path.GetFileName(Directory.GetFiles(Path.Combine(store, "etcd"), "full-*").Single()).Split('-', '.')[4];
+        using var second = RunningSidecar.Start(["--endpoints", restored.ClientUrl.ToString(), "--store", store, "--data-dir", dataDir, "--replaces-cluster", replaced, .. MemberArgs(member)]);
         var http2 = second.Http;
         await Eventually.SucceedsAsync(async ct => (await http2.PostAsync("/initialization/start", null, ct)).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(30), "the second sidecar");
         var refused = await Eventually.SucceedsAsync(async ct =>

@@ -77,7 +77,7 @@ public sealed class EtcdS3CommandTests : EtcdTest
 
         var keys = await ObjectKeysAsync();
         Assert.Equal(3, keys.Count);
-        Assert.Matches(@"^etcd/full-0+-\d+-\d{8}T\d{6}Z\.db\.gz\.enc-[0-9a-f]{16}$", keys[^1]);
+        Assert.Matches(@"^etcd/full-0+-\d+-\d{8}T\d{6}Z-[0-9a-f]{16}\.db\.gz\.enc-[0-9a-f]{16}$", keys[^1]);
         Assert.All(keys.Where(k => k.Contains("/delta-", StringComparison.Ordinal)), k => Assert.Matches(@"\.delta\.gz\.enc-[0-9a-f]{16}$", k));
         Assert.NotEqual(keys[0][^16..], keys[^1][^16..]); // the deltas name the new key, the full snapshot the old one
 

@@ -78,7 +78,9 @@ public sealed class EtcdVerifyCommandTests : EtcdTest
 
         var (text, textOut, _) = await CliRunner.RunAsync("etcd", "snapshots", "describe", Path.GetFileName(files[0]), "--store", Store);
         Assert.Equal(0, text);
-        Assert.Matches(@"Database: +[\d.]+ KiB \(\d+ bytes\), sha256 [0-9a-f]{64}, page size 4096", textOut);
+        Assert.Matches(@"Database: +[\d.]+ KiB \(\d+ bytes\), page size 4096", textOut);
+        Assert.Matches(@"Origin: +etcd cluster [0-9a-f]{16}, member [0-9a-f]{16}", textOut);
+        Assert.Matches(@"Sha256: +[0-9a-f]{64} \(the hash it ends with\)", textOut);
         Assert.Contains("this is its full snapshot", textOut, StringComparison.Ordinal);
 
         var (missing, _, missingErr) = await CliRunner.RunAsync("etcd", "snapshots", "describe", "full-000000000000-000000000999-20260101T000000Z.db", "--store", Store);

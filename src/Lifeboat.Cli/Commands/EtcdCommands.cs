@@ -87,11 +87,17 @@ internal static class EtcdCommands
         {
             var source = store.Open(parse, context.Time, create: false);
             var snapshots = await SnapshotCatalog.ListAsync(source, cancellationToken);
+            // The store's cluster is that of its newest full snapshot; a file named for another is marked (its name
+            // says where it came from; restore and verify check its content).
+            var cluster = snapshots.LastOrDefault(s => s.Name.Kind == SnapshotKind.Full && s.Name.ClusterId is not null)?.Name.ClusterId;
+            bool Other(StoredSnapshot s) => s.Name.ClusterId is { } c && cluster is { } own && c != own;
             if (parse.GetValue(output).IsStructured())
             {
                 var rows = snapshots.Select(s => new
                 {
                     s.Key,
+                    clusterId = s.Name.ClusterId is { } c ? ChainIdentity.Hex(c) : null,
+                    otherCluster = Other(s),
                     s.Name.Kind,
                     s.Name.FirstRevision,
                     s.Name.LastRevision,
@@ -121,9 +127,10 @@ internal static class EtcdCommands
                 return ExitCodes.Success;
             }
 
-            var table = new TextTable("KIND", "FIRST", "LAST", "CREATED (UTC)", "SIZE", "COMPRESSION", "ENCRYPTION", "KEY");
+            var table = new TextTable("KIND", "FIRST", "LAST", "CREATED (UTC)", "SIZE", "COMPRESSION", "ENCRYPTION", "CLUSTER", "KEY");
             foreach (var s in snapshots)
             {
+                var origin = s.Name.ClusterId is { } c ? ChainIdentity.Hex(c) + (Other(s) ? " OTHER" : "") : "-";
                 table.Add(
                     s.Name.Kind == SnapshotKind.Full ? "full" : "delta",
                     s.Name.Kind == SnapshotKind.Full ? "-" : s.Name.FirstRevision.ToString(CultureInfo.InvariantCulture),
@@ -132,10 +139,17 @@ internal static class EtcdCommands
                     Bytes.Format(s.Stored.Size),
                     s.Name.Compression.ToString().ToLowerInvariant(),
                     s.Name.EncryptionKeyId ?? "none",
+                    origin,
                     s.Key);
             }
 
             await table.WriteToAsync(context.Output);
+            if (snapshots.Count(Other) is > 0 and var others)
+            {
+                await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"warning: {others} snapshot(s) marked OTHER come from another etcd cluster than the newest full snapshot (cluster {ChainIdentity.Hex(cluster!.Value)}) — fix: move them out of this store; restores refuse chains that mix clusters"));
+            }
+
             await context.Output.WriteLineAsync();
             foreach (var chain in RestorePlanner.Chains(snapshots))
             {

@@ -56,8 +56,12 @@ internal static class EtcdDeltaCommand
             {
                 try
                 {
+                    var tip = newest!.Deltas.Count > 0 ? newest.Deltas[^1] : newest.Full;
                     var capture = new DeltaCapture(client, target, new DeltaOptions { Compression = compression, MaxBytes = parse.GetValue(maxBytes) },
-                        context.Time, context.Loggers.CreateLogger("Lifeboat.Etcd.Deltas"));
+                        context.Time, context.Loggers.CreateLogger("Lifeboat.Etcd.Deltas"))
+                    {
+                        PreviousSha256 = (await ChainIdentity.ReadAsync(target, tip, cancellationToken)).Sha256, // a damaged tip is refused (exit 6)
+                    };
                     captured = await capture.CaptureToNowAsync(newest!.LastRevision, cancellationToken);
                 }
                 catch (EtcdCompactedException ex)

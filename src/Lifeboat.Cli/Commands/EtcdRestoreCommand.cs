@@ -82,6 +82,11 @@ internal static class EtcdRestoreCommand
             };
             var result = await CountProgress.RunAsync(context, "restore",
                 progress => new EtcdRestorer(source, context.Time).RestoreAsync(plan, options, progress, cancellationToken));
+            foreach (var warning in result.Warnings)
+            {
+                await context.Error.WriteLineAsync("warning: " + warning);
+            }
+
             if (parse.GetValue(output).IsStructured())
             {
                 await OutputFormats.WriteAsync(context.Output, parse.GetValue(output), result);

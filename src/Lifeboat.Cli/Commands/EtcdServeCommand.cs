@@ -77,13 +77,19 @@ internal static partial class EtcdServeCommand
         {
             Description = "Serve the API on a non-loopback --listen address without --api-token-file (anyone who reaches the port can trigger snapshots and read the configuration)",
         };
+        var replaces = new Option<ulong[]>("--replaces-cluster")
+        {
+            Description = "The store's snapshots of this etcd cluster id are those of a cluster this one replaced (restored with other member flags): " +
+                "start a new chain beside them instead of refusing the store. Repeat for several",
+            AllowMultipleArgumentsPerToken = false,
+        }.ClusterIds();
         var command = new Command("serve",
             "Run the backup sidecar beside an etcd member: full snapshots on a schedule, deltas continuously, retention, and an HTTP API " +
             "(/healthz, /readyz, /metrics, POST /snapshots/full, POST /snapshots/delta, /snapshots/latest, /config).");
         connection.AddTo(command);
         store.AddTo(command, writes: true);
         member.AddTo(command);
-        foreach (var o in new Option[] { schedule, zone, period, maxBytes, retention, keep, listen, bufferDir, bufferMax, dataDir, initMode, clusterState, discard, tokenFile, unauthenticated, verifyAfterUpload })
+        foreach (var o in new Option[] { schedule, zone, period, maxBytes, retention, keep, listen, bufferDir, bufferMax, dataDir, initMode, clusterState, discard, tokenFile, unauthenticated, verifyAfterUpload, replaces })
         {
             command.Options.Add(o);
         }
@@ -125,6 +131,7 @@ internal static partial class EtcdServeCommand
                 Retention = parse.GetValue(retention) == "exponential" ? new RetentionPolicy.Exponential() : new RetentionPolicy.Limit(parse.GetValue(keep)),
                 Listen = parse.GetValue(listen)!,
                 VerifyAfterUpload = parse.GetValue(verifyAfterUpload),
+                ReplacesClusters = parse.GetValue(replaces) ?? [],
                 BufferDir = parse.GetValue(bufferDir) is { Length: > 0 } b ? b : null,
                 BufferMaxBytes = parse.GetValue(bufferMax),
                 ApiToken = token,

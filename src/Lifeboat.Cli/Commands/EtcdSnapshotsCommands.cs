@@ -66,6 +66,19 @@ internal static class EtcdSnapshotsCommands
                 checks.Add(await verifier.CheckAsync(snapshot, cancellationToken));
             }
 
+            // Files that do not belong to their chain (another cluster's, or written after another file), per chain checked.
+            var byKey = checks.ToDictionary(c => c.Snapshot.Key);
+            var foreign = chains.Where(c => byKey.ContainsKey(c.Full.Key)).SelectMany(c => SnapshotVerifier.Foreign(c, byKey)).Distinct().ToList();
+            gaps.AddRange(foreign);
+            var warnings = chains.Where(c => byKey.ContainsKey(c.Full.Key) && byKey[c.Full.Key].Identity is not null)
+                .SelectMany(c => ChainIdentity.Unchecked(byKey[c.Full.Key].Identity!,
+                    [.. c.Deltas.Select(d => byKey.TryGetValue(d.Key, out var k) ? k.Identity : null).OfType<FileIdentity>()]))
+                .Distinct().ToList();
+            foreach (var warning in warnings)
+            {
+                await context.Error.WriteLineAsync("warning: " + warning);
+            }
+
             var format = parse.GetValue(output);
             if (format.IsStructured())
             {
@@ -74,7 +87,9 @@ internal static class EtcdSnapshotsCommands
                     store = source.Location,
                     ok = checks.All(c => c.Ok) && gaps.Count == 0,
                     snapshots = checks.Select(Row),
-                    gaps,
+                    gaps = gaps.Except(foreign),
+                    foreign,
+                    warnings,
                 });
             }
             else
@@ -92,7 +107,7 @@ internal static class EtcdSnapshotsCommands
                 await table.WriteToAsync(context.Output);
                 foreach (var gap in gaps)
                 {
-                    await context.Output.WriteLineAsync("GAP: " + gap);
+                    await context.Output.WriteLineAsync((foreign.Contains(gap) ? "FOREIGN: " : "GAP: ") + gap);
                 }
             }
 
@@ -165,12 +180,24 @@ internal static class EtcdSnapshotsCommands
                 };
                 if (check.DatabaseBytes is { } db)
                 {
-                    lines.Add($"Database:     {Bytes.Format(db)} ({db} bytes), sha256 {check.DatabaseSha256}, page size {check.PageSize}");
+                    lines.Add($"Database:     {Bytes.Format(db)} ({db} bytes), page size {check.PageSize}");
                 }
 
                 if (check.Records is { } records)
                 {
-                    lines.Add(string.Create(CultureInfo.InvariantCulture, $"Content:      {records} revisions, {check.Changes} changes, etcd cluster {check.ClusterId:x16}, member {check.MemberId:x16}"));
+                    lines.Add(string.Create(CultureInfo.InvariantCulture, $"Content:      {records} revisions, {check.Changes} changes"));
+                }
+
+                if (check.Identity is { } identity)
+                {
+                    lines.Add(identity.ClusterId is { } cluster
+                        ? $"Origin:       etcd cluster {ChainIdentity.Hex(cluster)}, member {ChainIdentity.Hex(identity.MemberId ?? 0)}"
+                        : "Origin:       not recorded (written before Lifeboat recorded it)");
+                    lines.Add($"Sha256:       {check.Sha256} (the hash it ends with)");
+                    if (name.Kind == SnapshotKind.Delta)
+                    {
+                        lines.Add($"Continues:    {(identity.PreviousSha256 is { } previous ? $"the file ending in sha256 {Convert.ToHexStringLower(previous)}" : "not recorded")}");
+                    }
                 }
 
                 lines.Add($"Check:        {(check.Ok ? "ok (read end to end)" : "DAMAGED: " + check.Problem)}");
@@ -213,7 +240,8 @@ internal static class EtcdSnapshotsCommands
         storedBytes = c.Snapshot.Stored.Size,
         storedSha256 = c.StoredSha256,
         c.DatabaseBytes,
-        c.DatabaseSha256,
+        c.Sha256,
+        previousSha256 = c.Identity?.PreviousSha256 is { } previous ? Convert.ToHexStringLower(previous) : null,
         c.PageSize,
         revisions = c.Records,
         c.Changes,

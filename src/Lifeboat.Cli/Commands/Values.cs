@@ -93,6 +93,30 @@ internal static class Values
     }
 
     /// <summary>The name a user writes for an enum value: its name in lower case.</summary>
+    /// <summary>etcd cluster ids as Lifeboat prints them: up to 16 hex digits each.</summary>
+    public static Option<ulong[]> ClusterIds(this Option<ulong[]> option)
+    {
+        option.HelpName ??= "cluster-id";
+        option.CustomParser = r =>
+        {
+            var ids = new List<ulong>();
+            foreach (var token in r.Tokens)
+            {
+                if (token.Value.Length is < 1 or > 16
+                    || !ulong.TryParse(token.Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var id))
+                {
+                    r.AddError($"{OptionName(r)} '{token.Value}' is not an etcd cluster id: write its 16 hex digits, as the refusal names it (e.g. cdf818194e3a8c32)");
+                    return [];
+                }
+
+                ids.Add(id);
+            }
+
+            return [.. ids];
+        };
+        return option;
+    }
+
     public static string Name<T>(T value)
         where T : struct, Enum => value.ToString().ToLowerInvariant();
 

@@ -36,6 +36,10 @@ internal sealed partial class EtcdSidecar(
 
     private readonly SemaphoreSlim _fullLock = new(1, 1);
     private DeltaCapture? _capture;
+    private bool _storeChecked;
+
+    /// <summary>The hash of the chain's last file: what the next delta records as the file it continues.</summary>
+    private byte[]? _tipSha256;
 
     /// <summary>The member this sidecar runs beside: the first of --endpoints.</summary>
     private Uri OwnMember => options.Etcd.Endpoints[0];
@@ -75,6 +79,10 @@ internal sealed partial class EtcdSidecar(
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (SharedStoreException) when (!_storeChecked)
+            {
+                throw; // a configuration error found at start: the one failure that ends the sidecar
             }
             catch (Exception ex)
             {
@@ -236,21 +244,62 @@ internal sealed partial class EtcdSidecar(
 
     private async Task<long> EnsureChainAsync(CancellationToken cancellationToken)
     {
-        var chains = RestorePlanner.Chains(await SnapshotCatalog.ListAsync(deltaStore, cancellationToken));
+        var snapshots = await SnapshotCatalog.ListAsync(deltaStore, cancellationToken);
+        var ownCluster = (await client.StatusAsync(OwnMember, cancellationToken)).Header.ClusterId;
+        CheckStoreNotShared(snapshots, ownCluster);
+        var chains = RestorePlanner.Chains(snapshots);
         var newest = RestorePlanner.Newest(chains);
-        if (newest is { GapAfter: null })
+        string reason;
+        if (newest?.Full.Name.ClusterId is { } theirs && theirs != ownCluster)
         {
-            var latestFull = chains.MaxBy(c => c.FirstTime)!;
-            state.Full(new LatestFull(latestFull.Full.Key, latestFull.Full.Name, latestFull.Full.Stored.Size), latestFull.FirstTime);
-            state.ResetReach(newest.LastRevision);
-            Log.ChainContinues(logger, newest.LastRevision, newest.Full.Key);
-            return newest.LastRevision;
+            reason = $"the newest chain is of cluster {ChainIdentity.Hex(theirs)}, which this one replaces"; // never continue another cluster's chain
+        }
+        else if (newest is { GapAfter: null })
+        {
+            var tip = newest.Deltas.Count > 0 ? newest.Deltas[^1] : newest.Full;
+            try
+            {
+                _tipSha256 = (await ChainIdentity.ReadAsync(deltaStore, tip, cancellationToken)).Sha256;
+                var latestFull = chains.MaxBy(c => c.FirstTime)!;
+                state.Full(new LatestFull(latestFull.Full.Key, latestFull.Full.Name, latestFull.Full.Stored.Size), latestFull.FirstTime);
+                state.ResetReach(newest.LastRevision);
+                Log.ChainContinues(logger, newest.LastRevision, newest.Full.Key);
+                return newest.LastRevision;
+            }
+            catch (IntegrityException ex)
+            {
+                reason = $"the newest chain ends in a damaged file ({ex.Message})"; // nothing can be restored past it
+            }
+        }
+        else
+        {
+            reason = newest is null ? "the store has no full snapshot" : $"the newest chain is broken at revision {newest.GapAfter}";
         }
 
-        var full = await TakeFullAsync(newest is null ? "the store has no full snapshot" : $"the newest chain is broken at revision {newest.GapAfter}",
-            cancellationToken);
+        var full = await TakeFullAsync(reason, cancellationToken);
+        _tipSha256 = full.Sha256;
         state.ResetReach(full.Name.LastRevision);
         return full.Name.LastRevision;
+    }
+
+    /// <summary>
+    /// Refuses a store that holds another etcd cluster's snapshots under the same prefix (two clusters configured with
+    /// one --store by mistake): their chains would interleave. At start this ends the sidecar; later (the other
+    /// cluster began writing meanwhile) it fails the term, which is logged and retried, so backups of this cluster go on.
+    /// </summary>
+    private void CheckStoreNotShared(IReadOnlyList<StoredSnapshot> snapshots, ulong ownCluster)
+    {
+        var other = snapshots.LastOrDefault(s => s.Name.ClusterId is { } c && c != ownCluster && !options.ReplacesClusters.Contains(c));
+        if (other is null)
+        {
+            _storeChecked = true;
+            return;
+        }
+
+        throw new SharedStoreException(
+            $"{store.Location} already holds snapshots of another etcd cluster ({ChainIdentity.Hex(other.Name.ClusterId!.Value)}, e.g. {other.Key}); " +
+            $"this sidecar backs up cluster {ChainIdentity.Hex(ownCluster)}, and the two chains would mix",
+            $"give each cluster its own store or prefix (--store .../<cluster name>), or, if this cluster replaced that one (restored with other member flags), pass --replaces-cluster {ChainIdentity.Hex(other.Name.ClusterId.Value)}");
     }
 
     private async Task DeltaLoopAsync(long after, CancellationToken cancellationToken)
@@ -263,6 +312,7 @@ internal sealed partial class EtcdSidecar(
                 new DeltaOptions { Compression = options.Compression, MaxBytes = options.DeltaMaxBytes }, time, logger)
             {
                 BeforeCommit = EnsureStillLeaderAsync,
+                PreviousSha256 = _tipSha256,
             };
             _capture = capture;
             try
@@ -270,6 +320,7 @@ internal sealed partial class EtcdSidecar(
                 await capture.RunAsync(stored, options.DeltaPeriod, d =>
                 {
                     stored = d.Name.LastRevision;
+                    _tipSha256 = capture.PreviousSha256;
                     failures = 0;
                     state.Delta(d, time.GetUtcNow());
                     state.Error(null); // the last error is history once a delta is stored again
@@ -283,6 +334,7 @@ internal sealed partial class EtcdSidecar(
                 Log.HistoryCompacted(logger, stored + 1, ex.Message);
                 var full = await RetryAsync(() => TakeFullAsync($"etcd compacted revision {stored + 1} away", cancellationToken), cancellationToken);
                 stored = full.Name.LastRevision;
+                _tipSha256 = full.Sha256;
                 state.ResetReach(stored);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
@@ -371,6 +423,12 @@ internal sealed partial class EtcdSidecar(
     }
 
     public void Dispose() => _fullLock.Dispose();
+
+    /// <summary>The store holds another cluster's snapshots under this sidecar's prefix.</summary>
+    internal sealed class SharedStoreException(string message, string hint) : LifeboatException(message, hint, null)
+    {
+        public override bool IsTransient => false;
+    }
 
     /// <summary>The member stopped being etcd's leader while this sidecar was about to commit: it must not write.</summary>
     private sealed class LeadershipLostException(string message) : Exception(message);

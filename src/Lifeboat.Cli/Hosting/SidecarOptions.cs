@@ -34,6 +34,9 @@ internal sealed record SidecarOptions
     /// <summary>Read every full snapshot back from the store after upload, end to end (--verify-after-upload).</summary>
     public bool VerifyAfterUpload { get; init; }
 
+    /// <summary>Clusters whose snapshots in the store are this cluster's predecessor's: not a reason to refuse the store.</summary>
+    public IReadOnlyList<ulong> ReplacesClusters { get; init; } = [];
+
     /// <summary>Local directory where deltas wait while the store cannot be reached, or null to retry from etcd's history instead.</summary>
     public string? BufferDir { get; init; }
 
@@ -69,6 +72,7 @@ internal sealed record SidecarOptions
         ["user"] = Etcd.Username ?? "",
         ["password"] = Etcd.Password is null ? "" : "(set)",
         ["verify-after-upload"] = VerifyAfterUpload ? "true" : "false",
+        ["replaces-cluster"] = string.Join(",", ReplacesClusters.Select(c => c.ToString("x16", System.Globalization.CultureInfo.InvariantCulture))),
         ["full-schedule"] = FullSchedule.Expression,
         ["time-zone"] = FullSchedule.TimeZone.Id,
         ["delta-period"] = DeltaPeriod.ToString(),

@@ -22,6 +22,7 @@ internal static class ErrorReporter
             RestorePlanException e => (ExitCodes.Refused, e.Message, e.Hint),
             RestoreRefusedException e => (ExitCodes.Refused, e.Message, e.Hint),
             Lifeboat.Etcd.Init.InitRefusedException e => (ExitCodes.Refused, e.Message, e.Hint),
+            Hosting.EtcdSidecar.SharedStoreException e => (ExitCodes.Refused, e.Message, e.Hint),
             KeyUnavailableException e => (ExitCodes.Refused, e.Message, e.Hint),
             CodecUnavailableException e => (ExitCodes.Refused, e.Message, e.Hint),
             Lifeboat.Kubernetes.Volumes.VolumeRefusedException e => (ExitCodes.Refused, e.Message, e.Hint),

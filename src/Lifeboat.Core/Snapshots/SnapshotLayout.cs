@@ -4,7 +4,8 @@ using System.Text;
 namespace Lifeboat.Core.Snapshots;
 
 /// <summary>
-/// Owns the keys of etcd snapshots in a store: <c>etcd/&lt;kind&gt;-&lt;first&gt;-&lt;last&gt;-&lt;yyyyMMddTHHmmssZ&gt;.&lt;db|delta&gt;[.gz|.zst][.enc-&lt;keyid&gt;]</c>.
+/// Owns the keys of etcd snapshots in a store:
+/// <c>etcd/&lt;kind&gt;-&lt;first&gt;-&lt;last&gt;-&lt;yyyyMMddTHHmmssZ&gt;[-&lt;cluster id, 16 hex&gt;].&lt;db|delta&gt;[.gz|.zst][.enc-&lt;keyid&gt;]</c>.
 /// </summary>
 /// <remarks>
 /// Revisions are zero-padded to 12 digits so that a plain directory listing reads in order for any realistic
@@ -18,6 +19,7 @@ public static class SnapshotLayout
 
     private const string TimeFormat = "yyyyMMdd'T'HHmmss'Z'";
     private const string EncryptionMarker = ".enc-";
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
 
     public static string ToKey(SnapshotName name)
     {
@@ -26,8 +28,13 @@ public static class SnapshotLayout
         sb.Append(name.Kind == SnapshotKind.Full ? "full" : "delta")
           .Append('-').Append(name.FirstRevision.ToString("D12", CultureInfo.InvariantCulture))
           .Append('-').Append(name.LastRevision.ToString("D12", CultureInfo.InvariantCulture))
-          .Append('-').Append(name.CreatedAt.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture))
-          .Append(name.Kind == SnapshotKind.Full ? ".db" : ".delta");
+          .Append('-').Append(name.CreatedAt.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture));
+        if (name.ClusterId is { } cluster)
+        {
+            sb.Append('-').Append(cluster.ToString("x16", CultureInfo.InvariantCulture));
+        }
+
+        sb.Append(name.Kind == SnapshotKind.Full ? ".db" : ".delta");
         sb.Append(Codecs.SnapshotCodec.Suffix(name.Compression));
 
         if (name.EncryptionKeyId is { } keyId)
@@ -96,8 +103,21 @@ public static class SnapshotLayout
             return false;
         }
 
-        Span<Range> parts = stackalloc Range[4];
-        if (rest.Split(parts, '-') != 3)
+        Span<Range> parts = stackalloc Range[5];
+        var count = rest.Split(parts, '-');
+        ulong? clusterId = null;
+        if (count == 4)
+        {
+            var hex = rest[parts[3]];
+            if (hex.Length != 16 || hex.ContainsAnyExcept(LowerHex)
+                || !ulong.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return false;
+            }
+
+            clusterId = parsed;
+        }
+        else if (count != 3)
         {
             return false;
         }
@@ -115,7 +135,7 @@ public static class SnapshotLayout
             return false;
         }
 
-        name = new SnapshotName(kind, first, last, createdAt, compression, keyId);
+        name = new SnapshotName(kind, first, last, createdAt, compression, keyId) { ClusterId = clusterId };
         return true;
     }
 

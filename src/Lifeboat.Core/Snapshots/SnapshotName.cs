@@ -20,6 +20,13 @@ public sealed record SnapshotName(
     Compression Compression,
     string? EncryptionKeyId = null)
 {
+    /// <summary>
+    /// The etcd cluster the snapshot came from, or null in names written before Lifeboat recorded it. The name only
+    /// says it so that listings can tell clusters apart cheaply; the file's content records it too, and that is what
+    /// restores check.
+    /// </summary>
+    public ulong? ClusterId { get; init; }
+
     /// <summary>A full snapshot holding every key at <paramref name="revision"/>.</summary>
     public static SnapshotName Full(long revision, DateTimeOffset createdAt, Compression compression, string? encryptionKeyId = null)
     {

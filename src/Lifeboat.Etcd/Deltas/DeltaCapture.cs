@@ -44,6 +44,13 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
     /// </summary>
     public Func<CancellationToken, Task>? BeforeCommit { get; init; }
 
+    /// <summary>
+    /// The SHA-256 that ends the file the next delta continues (the chain's last delta, or its full snapshot): recorded
+    /// in the delta so that a restore can tell it belongs after that file. Set it before capturing; each delta written
+    /// moves it on. Null when unknown, which restores accept with a warning.
+    /// </summary>
+    public byte[]? PreviousSha256 { get; set; }
+
     /// <summary>Makes a cancelled <see cref="RunAsync"/> drop what it buffered instead of writing it (another writer takes over).</summary>
     public void Abandon() => _abandoned = true;
 
@@ -422,7 +429,7 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
     {
         var started = _time.GetTimestamp();
         var now = _time.GetUtcNow();
-        var name = SnapshotName.Delta(records[0].Revision, records[^1].Revision, now, options.Compression);
+        var name = SnapshotName.Delta(records[0].Revision, records[^1].Revision, now, options.Compression) with { ClusterId = header.ClusterId };
         var deltaHeader = new DeltaHeader
         {
             FormatVersion = DeltaFile.FormatVersion,
@@ -431,11 +438,13 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
             ClusterId = header.ClusterId,
             MemberId = header.MemberId,
             CreatedUnixSeconds = now.ToUnixTimeSeconds(),
+            PreviousSha256 = PreviousSha256 is { } previous ? ByteString.CopyFrom(previous) : ByteString.Empty,
         };
+        byte[] checksum;
         await using var write = await store.BeginWriteAsync(cancellationToken);
         await using (var sink = SnapshotCodec.Compressing(write.Content, options.Compression))
         {
-            await DeltaFile.WriteAsync(sink, deltaHeader, records, cancellationToken);
+            checksum = await DeltaFile.WriteAsync(sink, deltaHeader, records, cancellationToken);
         }
 
         var key = SnapshotLayout.ToKey(name);
@@ -446,6 +455,7 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
 
         var stored = await write.CommitAsync(key, overwrite: false, cancellationToken);
         (key, name) = Snapshots.FullSnapshotter.Committed(stored, key, name);
+        PreviousSha256 = checksum;
         var changes = records.Sum(r => (long)r.Changes.Count);
         DeltaLog.DeltaStored(_logger, key, name.FirstRevision, name.LastRevision, changes, stored.Size);
         return new StoredDelta(key, name, stored.Size, records.Count, changes, _time.GetElapsedTime(started));

@@ -28,8 +28,9 @@ public static class DeltaFile
     private static ReadOnlySpan<byte> Magic => "LBDELTA1"u8;
 
     /// <summary>Writes a complete delta file.</summary>
+    /// <returns>The SHA-256 the file ends with: what the next delta's <see cref="DeltaHeader.PreviousSha256"/> records.</returns>
     /// <exception cref="ArgumentException">The records are not contiguous from the header's first to its last revision.</exception>
-    public static async Task WriteAsync(Stream destination, DeltaHeader header, IReadOnlyList<RevisionRecord> records, CancellationToken cancellationToken)
+    public static async Task<byte[]> WriteAsync(Stream destination, DeltaHeader header, IReadOnlyList<RevisionRecord> records, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(header);
@@ -52,7 +53,9 @@ public static class DeltaFile
         }
 
         await PutAsync(Frame(TrailerType, new DeltaTrailer { RecordCount = records.Count, ChangeCount = changes, LastRevision = header.LastRevision }));
-        await destination.WriteAsync(sha.GetHashAndReset(), cancellationToken);
+        var checksum = sha.GetHashAndReset();
+        await destination.WriteAsync(checksum, cancellationToken);
+        return checksum;
     }
 
     /// <summary>Bytes a record adds to a file, for size-based flushing.</summary>
@@ -69,9 +72,10 @@ public static class DeltaFile
     /// </summary>
     /// <param name="name">The file's name, for error messages.</param>
     /// <param name="onHeader">Called with the header before the first record.</param>
+    /// <param name="onChecksum">Called with the file's SHA-256 once it has been checked.</param>
     /// <exception cref="IntegrityException">The file is truncated, corrupted or not a delta file; the message names it.</exception>
     public static async IAsyncEnumerable<RevisionRecord> ReadAsync(Stream source, string name, Action<DeltaHeader>? onHeader,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+        [EnumeratorCancellation] CancellationToken cancellationToken, Action<byte[]>? onChecksum = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -175,21 +179,24 @@ public static class DeltaFile
         {
             throw Corrupt(name, "it has bytes after its checksum");
         }
+
+        onChecksum?.Invoke(checksum);
     }
 
-    /// <summary>Reads a whole delta file and checks everything, including its checksum; returns its header.</summary>
-    public static async Task<(DeltaHeader Header, long Records, long Changes)> VerifyAsync(Stream source, string name, CancellationToken cancellationToken)
+    /// <summary>Reads a whole delta file and checks everything, including its checksum; returns its header and checksum.</summary>
+    public static async Task<(DeltaHeader Header, long Records, long Changes, byte[] Sha256)> VerifyAsync(Stream source, string name, CancellationToken cancellationToken)
     {
         DeltaHeader? header = null;
+        byte[] checksum = [];
         long records = 0;
         long changes = 0;
-        await foreach (var record in ReadAsync(source, name, h => header = h, cancellationToken))
+        await foreach (var record in ReadAsync(source, name, h => header = h, cancellationToken, c => checksum = c))
         {
             records++;
             changes += record.Changes.Count;
         }
 
-        return (header!, records, changes);
+        return (header!, records, changes, checksum);
     }
 
     private static void CheckContiguous(DeltaHeader header, IReadOnlyList<RevisionRecord> records)

@@ -7,7 +7,8 @@ namespace Lifeboat.Etcd.Init;
 /// <summary>
 /// Examines an etcd data directory without changing it: structure (<c>member/wal</c> with a WAL file,
 /// <c>member/snap/db</c>), membership (the WAL's member and cluster ids against the flags), and the bbolt database
-/// (read whole: meta pages, etcd's buckets, its revision). <see cref="ProveAsync"/> goes further and starts etcd on a
+/// (read whole: meta pages, etcd's buckets, its revision; then every reachable page, the freelist and every value of
+/// the key bucket, <see cref="BoltChecker"/>). <see cref="ProveAsync"/> goes further and starts etcd on a
 /// copy.
 /// </summary>
 public static class DataDirInspector
@@ -82,6 +83,12 @@ public static class DataDirInspector
         catch (IntegrityException ex)
         {
             return new DataDirReport(DataDirCondition.DatabaseDamaged, $"{db} is damaged: {ex.Message}", null, memberId, clusterId);
+        }
+
+        // The scan found the revision; now every page etcd could read, and every value of its key bucket.
+        if (BoltChecker.Check(db, cancellationToken) is { } damage)
+        {
+            return new DataDirReport(DataDirCondition.DatabaseDamaged, $"{db} is damaged: {damage}", null, memberId, clusterId);
         }
 
         return new DataDirReport(DataDirCondition.Healthy, $"healthy at revision {revision.Revision}", revision.Revision, memberId, clusterId);

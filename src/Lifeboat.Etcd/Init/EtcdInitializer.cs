@@ -131,6 +131,11 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
             EtcdBinary = options.EtcdBinary,
             EtcdctlBinary = options.EtcdctlBinary,
         }, progress, cancellationToken);
+        foreach (var warning in restored.Warnings)
+        {
+            Log.Unchecked(_logger, warning);
+        }
+
         Log.Restored(_logger, dataDir, restored.Revision, restored.ReplacedDataDir ?? "(nothing kept)");
         return new InitResult(report, decision, restored, restored.ReplacedDataDir, _time.GetElapsedTime(started));
     }
@@ -191,6 +196,9 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
 
         [LoggerMessage(3004, LogLevel.Information, "Decision: Keep, because {Reason}")]
         public static partial void Kept(ILogger logger, string reason);
+
+        [LoggerMessage(3010, LogLevel.Warning, "Restoring without a check of origin: {Warning}")]
+        public static partial void Unchecked(ILogger logger, string warning);
 
         [LoggerMessage(3003, LogLevel.Warning, "Restored {DataDir} to revision {Revision}; previous contents: {KeptAs}")]
         public static partial void Restored(ILogger logger, string dataDir, long revision, string keptAs);

@@ -19,8 +19,9 @@ namespace Lifeboat.Etcd.Restore;
 /// Order of work, so that nothing is touched before everything is known to be good:
 /// <list type="number">
 /// <item>refuse a non-empty data directory without --force, and missing etcd binaries;</item>
-/// <item>verify the full snapshot (etcd's trailing SHA-256, decompressing on the way) and every delta the plan needs
-/// (structure, contiguity, SHA-256);</item>
+/// <item>verify the full snapshot (its trailing SHA-256, decompressing on the way) and every delta the plan needs
+/// (structure, contiguity, SHA-256), and that they belong together (<see cref="ChainIdentity"/>: one etcd cluster,
+/// each delta continuing the file before it);</item>
 /// <item>in a scratch directory (tmpfs when it has room, where fsync costs nothing): <c>etcdctl snapshot restore</c>
 /// as a single loopback member, start etcd on it, replay, stop it cleanly;</item>
 /// <item><c>etcdctl snapshot restore</c> of the resulting database with the requested member flags into a sibling of
@@ -46,7 +47,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         var scratch = CreateScratch(options.ScratchDir, dataDir, plan.Full.Stored.Size);
         try
         {
-            var fullDb = await VerifyAsync(plan, scratch, progress, cancellationToken);
+            var (fullDb, _, warnings) = await VerifyAsync(plan, scratch, progress, cancellationToken);
             var database = fullDb;
             var revision = plan.FullRevision;
             long revisions = 0;
@@ -68,7 +69,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
             var partial = Path.Combine(parent, $".{Path.GetFileName(dataDir)}.lifeboat-partial-{Guid.NewGuid():N}");
             try
             {
-                await tools.RestoreDatabaseAsync(database, partial, options.Member, skipHashCheck: database != fullDb, cancellationToken);
+                await tools.RestoreDatabaseAsync(database, partial, options.Member, cancellationToken);
                 var replaced = SwapIntoPlace(partial, dataDir, nonEmpty, options.AsideName);
                 if (replaced is not null && options.DiscardPrevious)
                 {
@@ -77,7 +78,8 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
                 }
 
                 return new RestoreResult(dataDir, revision, plan.Full.Key, plan.Deltas.Count, revisions, changes, replayDuration,
-                    _time.GetElapsedTime(started), replaced);
+                    _time.GetElapsedTime(started), replaced)
+                { Warnings = warnings };
             }
             finally
             {
@@ -135,12 +137,13 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         var scratch = CreateScratch(scratchDir, Path.GetTempPath(), plan.Full.Stored.Size);
         try
         {
-            var fullDb = await VerifyAsync(plan, scratch, progress, cancellationToken);
+            var (fullDb, identity, _) = await VerifyAsync(plan, scratch, progress, cancellationToken);
             FullSnapshotResult? result = null;
             await ReplayAsync(plan, tools, fullDb, scratch, progress, async (etcd, revision) =>
             {
                 using var client = etcd.CreateClient();
-                result = await new FullSnapshotter(client, store, _time).TakeAsync(compression, null, cancellationToken);
+                // The scratch etcd is a loopback cluster of its own: the compacted snapshot records the chain's cluster.
+                result = await new FullSnapshotter(client, store, _time).TakeAsync(compression, null, cancellationToken, identity);
                 if (result.Name.LastRevision != revision)
                 {
                     throw new ReplayDivergedException($"the compacted snapshot holds revision {result.Name.LastRevision}, not the chain's {revision}");
@@ -158,9 +161,15 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
 
     private static bool NeedsReplay(RestorePlan plan) => plan.Deltas.Count > 0 && plan.StopAtRevision > plan.FullRevision;
 
-    /// <summary>Checks the full snapshot (extracting it into the scratch directory) and every delta of the plan.</summary>
-    private async Task<string> VerifyAsync(RestorePlan plan, string scratch, IProgress<ReplayProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks the full snapshot (extracting it into the scratch directory) and every delta of the plan, and that they
+    /// belong together.
+    /// </summary>
+    /// <returns>The extracted database, the chain's cluster and member (what a compaction records), and warnings about what could not be checked.</returns>
+    private async Task<(string FullDb, (ulong ClusterId, ulong MemberId)? Identity, IReadOnlyList<string> Warnings)> VerifyAsync(RestorePlan plan,
+        string scratch, IProgress<ReplayProgress>? progress, CancellationToken cancellationToken)
     {
+        var identities = new List<FileIdentity>();
         // Deltas first: they are small, and a missing one, a damaged one or one whose key was not given is then
         // found before minutes go into extracting a large full snapshot.
         var deltaBytes = plan.Deltas.Sum(d => d.Stored.Size);
@@ -172,9 +181,10 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
             await using var stream = await OpenAsync(delta, cancellationToken,
                 progress is null ? null : read => progress.Report(ReplayProgress.Reading(RestorePhase.Verify, done + read, deltaBytes)));
             DeltaHeader header;
+            byte[] sha;
             try
             {
-                (header, _, _) = await DeltaFile.VerifyAsync(stream, delta.Key, cancellationToken);
+                (header, _, _, sha) = await DeltaFile.VerifyAsync(stream, delta.Key, cancellationToken);
             }
             catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException)
             {
@@ -189,15 +199,60 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
                     "put the right file back under that name, or restore to a revision before it (--to-revision)");
             }
 
+            identities.Add(ChainIdentity.Of(delta, header, sha));
             before += delta.Stored.Size;
+        }
+
+        // Links between deltas and clusters named in keys are known before minutes go into the full snapshot.
+        var named = new FileIdentity(plan.Full, plan.Full.Name.ClusterId, null, null, []);
+        if (ChainIdentity.Problems(named, identities, []) is { Count: > 0 } early)
+        {
+            throw ChainIdentity.Refusal(early);
         }
 
         var fullDb = Path.Combine(scratch, "full.db");
         var fullBytes = plan.Full.Stored.Size;
         progress?.Report(ReplayProgress.Reading(RestorePhase.Extract, 0, fullBytes));
-        await ExtractFullAsync(plan.Full, fullDb, progress is null ? null : read => progress.Report(ReplayProgress.Reading(RestorePhase.Extract, read, fullBytes)),
+        var full = await ExtractFullAsync(plan.Full, fullDb, progress is null ? null : read => progress.Report(ReplayProgress.Reading(RestorePhase.Extract, read, fullBytes)),
             cancellationToken);
-        return fullDb;
+        var outside = await OutsidePredecessorsAsync(full, identities, cancellationToken);
+        if (ChainIdentity.Problems(full, identities, outside) is { Count: > 0 } problems)
+        {
+            throw ChainIdentity.Refusal(problems);
+        }
+
+        var cluster = full.ClusterId ?? identities.Select(d => d.ClusterId).FirstOrDefault(c => c is > 0);
+        return (fullDb, cluster is { } c ? (c, full.MemberId ?? 0) : null, ChainIdentity.Unchecked(full, identities));
+    }
+
+    /// <summary>
+    /// Hashes of the deltas outside the plan that end right before its first delta, read only when that delta does
+    /// not continue the full snapshot itself (then it continues one of them, or it does not belong).
+    /// </summary>
+    private async Task<IReadOnlyCollection<byte[]>> OutsidePredecessorsAsync(FileIdentity full, List<FileIdentity> deltas,
+        CancellationToken cancellationToken)
+    {
+        if (deltas.Count == 0 || deltas[0].PreviousSha256 is not { Length: > 0 } previous
+            || (full.Snapshot.Name.LastRevision == deltas[0].Snapshot.Name.FirstRevision - 1 && previous.AsSpan().SequenceEqual(full.Sha256)))
+        {
+            return [];
+        }
+
+        var end = deltas[0].Snapshot.Name.FirstRevision - 1;
+        var hashes = new List<byte[]>();
+        foreach (var candidate in (await SnapshotCatalog.ListAsync(store, cancellationToken)).Where(s => s.Name.Kind == SnapshotKind.Delta && s.Name.LastRevision == end))
+        {
+            try
+            {
+                hashes.Add((await ChainIdentity.ReadAsync(store, candidate, cancellationToken)).Sha256);
+            }
+            catch (LifeboatException)
+            {
+                // a damaged or unreadable neighbour proves nothing either way
+            }
+        }
+
+        return hashes;
     }
 
     /// <summary>Lays out the full snapshot as a loopback member, replays the deltas on a temporary etcd, then hands it over.</summary>
@@ -213,7 +268,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
             InitialAdvertisePeerUrls = "http://127.0.0.1:2380",
         };
         progress?.Report(ReplayProgress.Step(RestorePhase.Prepare));
-        await tools.RestoreDatabaseAsync(fullDb, replayDir, loopback, skipHashCheck: false, cancellationToken);
+        await tools.RestoreDatabaseAsync(fullDb, replayDir, loopback, cancellationToken);
         File.Delete(fullDb);
         await using var etcd = await tools.StartTemporaryAsync(replayDir, ReplayMember, cancellationToken);
         using var client = etcd.CreateClient();
@@ -245,8 +300,8 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         return SnapshotCodec.Decompressing(read is null ? stream : new ObservingReadStream(stream, bytes => read(total += bytes.Length)), snapshot.Name.Compression);
     }
 
-    /// <summary>Decompresses the full snapshot to <paramref name="path"/>, checking etcd's trailing SHA-256 of the database.</summary>
-    private async Task ExtractFullAsync(StoredSnapshot full, string path, Action<long>? storedBytesRead, CancellationToken cancellationToken)
+    /// <summary>Decompresses the full snapshot's database to <paramref name="path"/>, checking the SHA-256 the file ends with.</summary>
+    private async Task<FileIdentity> ExtractFullAsync(StoredSnapshot full, string path, Action<long>? storedBytesRead, CancellationToken cancellationToken)
     {
         await using var input = await OpenAsync(full, cancellationToken, storedBytesRead);
         await using var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0);
@@ -267,8 +322,13 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
                 "restore from another full snapshot (--to-revision or --to-time before it)");
         }
 
-        // etcdctl checks the hash again, so it stays after the database, as etcdctl snapshot save writes it.
-        await output.WriteAsync(result.TrailingHash, cancellationToken);
+        if (result.Identity is { } identity && identity.Revision != full.Name.LastRevision)
+        {
+            throw new IntegrityException($"full snapshot {full.Key} records revision {identity.Revision}, not the {full.Name.LastRevision} its name says (a file put under another's name)",
+                "put the right file back under that name, or restore from another full snapshot");
+        }
+
+        return ChainIdentity.Of(full, result);
     }
 
     private string CreateScratch(string? requested, string dataDir, long fullSize)

@@ -25,21 +25,19 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
     /// <summary>
     /// Runs <c>etcdctl snapshot restore</c> of <paramref name="database"/> into <paramref name="dataDir"/> (which must not exist).
     /// </summary>
-    /// <param name="skipHashCheck">For a database copied from a data directory, which carries no trailing hash.</param>
-    public async Task RestoreDatabaseAsync(string database, string dataDir, MemberFlags member, bool skipHashCheck, CancellationToken cancellationToken)
+    /// <param name="database">
+    /// A bare bbolt database (no trailing hash): Lifeboat verified the snapshot's hash while extracting it, or the
+    /// database comes from a data directory, which carries none.
+    /// </param>
+    public async Task RestoreDatabaseAsync(string database, string dataDir, MemberFlags member, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(member);
         List<string> args =
         [
             "snapshot", "restore", database, "--data-dir", dataDir, "--name", member.Name,
             "--initial-cluster", member.InitialCluster, "--initial-cluster-token", member.InitialClusterToken,
-            "--initial-advertise-peer-urls", member.InitialAdvertisePeerUrls,
+            "--initial-advertise-peer-urls", member.InitialAdvertisePeerUrls, "--skip-hash-check",
         ];
-        if (skipHashCheck)
-        {
-            args.Add("--skip-hash-check");
-        }
-
         var (code, output) = await RunAsync(EtcdctlBinary, args, cancellationToken);
         if (code != 0)
         {

@@ -19,4 +19,8 @@ public sealed record RestoreResult(
     long ChangesReplayed,
     TimeSpan ReplayDuration,
     TimeSpan Duration,
-    string? ReplacedDataDir);
+    string? ReplacedDataDir)
+{
+    /// <summary>What could not be checked (files written before Lifeboat recorded their origin); the restore went ahead.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}

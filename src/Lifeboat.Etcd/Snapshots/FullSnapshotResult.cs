@@ -7,7 +7,7 @@ namespace Lifeboat.Etcd.Snapshots;
 /// <param name="Name">Metadata carried by the key; <see cref="SnapshotName.LastRevision"/> is the revision the snapshot holds.</param>
 /// <param name="StoredBytes">Bytes stored (after compression).</param>
 /// <param name="DatabaseBytes">Size of etcd's database as streamed, without the trailing hash.</param>
-/// <param name="DatabaseSha256">SHA-256 of the database, hex; equal to the hash etcd sent and to the 32 bytes stored after it.</param>
+/// <param name="DatabaseSha256">SHA-256 of the database, hex; equal to the hash etcd sent with it.</param>
 /// <param name="RevisionBeforeStream">etcd's revision read just before the stream began: a lower bound, for comparison.</param>
 /// <param name="Endpoint">The member the snapshot was streamed from.</param>
 /// <param name="Duration">Wall time from the status check to the commit.</param>
@@ -19,4 +19,11 @@ public sealed record FullSnapshotResult(
     string DatabaseSha256,
     long RevisionBeforeStream,
     string Endpoint,
-    TimeSpan Duration);
+    TimeSpan Duration)
+{
+    /// <summary>The SHA-256 the file ends with (over the database and the identity block): what the next delta links to.</summary>
+    public byte[] Sha256 { get; init; } = [];
+
+    /// <summary>The member recorded as having sent it.</summary>
+    public ulong MemberId { get; init; }
+}

@@ -5,6 +5,7 @@ using Lifeboat.Core.Snapshots;
 using Lifeboat.Core.Storage;
 using Lifeboat.Etcd.Bolt;
 using Lifeboat.Etcd.Client;
+using Lifeboat.Etcd.Snapshots.Format;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -15,8 +16,9 @@ namespace Lifeboat.Etcd.Snapshots;
 /// on the way, and commits it under a name that carries the revision the database really holds.
 /// </summary>
 /// <remarks>
-/// The stored bytes are exactly what <c>etcdctl snapshot save</c> writes: the bbolt database followed by its 32-byte
-/// SHA-256, optionally gzip-compressed, so an uncompressed snapshot restores with <c>etcdctl snapshot restore</c>.
+/// The stored bytes are the bbolt database as etcd sent it, Lifeboat's <see cref="IdentityBlock"/> (the cluster and
+/// member it came from), then the SHA-256 of both, optionally compressed. etcd's own hash of the database is checked
+/// on the way. An uncompressed snapshot restores with <c>etcdctl snapshot restore</c>, which checks the final hash.
 /// The revision is read from the database itself (<see cref="BoltRevisionScanner"/>), never from a call made before
 /// the stream, which under concurrent writes is older than the content. Nothing is visible in the store unless the
 /// stream completed, etcd's hash matched and the revision was found.
@@ -27,10 +29,16 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
 
-    public async Task<FullSnapshotResult> TakeAsync(Compression compression, IProgress<SnapshotProgress>? progress, CancellationToken cancellationToken)
+    /// <param name="identity">
+    /// The cluster and member to record, when they are not the member's own: a compaction snapshots a scratch etcd that
+    /// holds another cluster's data.
+    /// </param>
+    public async Task<FullSnapshotResult> TakeAsync(Compression compression, IProgress<SnapshotProgress>? progress, CancellationToken cancellationToken,
+        (ulong ClusterId, ulong MemberId)? identity = null)
     {
         var started = _time.GetTimestamp();
         var status = await client.StatusAsync(null, cancellationToken);
+        var (clusterId, memberId) = identity ?? (status.Header.ClusterId, status.Header.MemberId);
         var endpoint = client.CurrentEndpoint; // stream from the member we just asked, not one that may lag behind it
         EtcdLog.SnapshotStarted(_logger, endpoint.ToString(), status.Header.Revision, status.DbSize);
 
@@ -38,7 +46,15 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
         await using var write = await store.BeginWriteAsync(cancellationToken);
         try
         {
-            var (hash, bolt) = await StreamAsync(endpoint, write.Content, compression, progress, b => dbBytes = b, cancellationToken);
+            var (hash, fileHash, bolt) = await StreamAsync(endpoint, write.Content, compression, progress, b => dbBytes = b,
+                revision => new FullSnapshotIdentity
+                {
+                    FormatVersion = IdentityBlock.FormatVersion,
+                    ClusterId = clusterId,
+                    MemberId = memberId,
+                    Revision = revision,
+                    CreatedUnixSeconds = _time.GetUtcNow().ToUnixTimeSeconds(),
+                }, cancellationToken);
             if (bolt.Revision < status.Header.Revision)
             {
                 throw new IntegrityException(
@@ -46,14 +62,18 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
                     "take the snapshot again; if it repeats, check that member's health");
             }
 
-            var name = SnapshotName.Full(bolt.Revision, _time.GetUtcNow(), compression);
+            var name = SnapshotName.Full(bolt.Revision, _time.GetUtcNow(), compression) with { ClusterId = clusterId };
             var key = SnapshotLayout.ToKey(name);
             var stored = await write.CommitAsync(key, overwrite: false, cancellationToken);
             (key, name) = Committed(stored, key, name); // an encrypting store adds the key id to the name
             var duration = _time.GetElapsedTime(started);
             EtcdLog.SnapshotStored(_logger, key, bolt.Revision, stored.Size, duration.TotalSeconds);
             return new FullSnapshotResult(key, name, stored.Size, dbBytes, Convert.ToHexStringLower(hash), status.Header.Revision,
-                endpoint.ToString(), duration);
+                endpoint.ToString(), duration)
+            {
+                Sha256 = fileHash,
+                MemberId = memberId,
+            };
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -68,8 +88,9 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
         : SnapshotLayout.TryParse(stored.Key, out var actual) && actual with { EncryptionKeyId = null } == name ? (stored.Key, actual)
         : throw new InvalidOperationException($"the store committed {key} as {stored.Key}, which is not the same snapshot");
 
-    private async Task<(byte[] Hash, BoltRevision Bolt)> StreamAsync(Uri endpoint, Stream destination, Compression compression,
-        IProgress<SnapshotProgress>? progress, Action<long> onBytes, CancellationToken cancellationToken)
+    /// <returns>etcd's hash of the database, the hash that ends the file (over database and identity), and what the database holds.</returns>
+    private async Task<(byte[] Hash, byte[] FileHash, BoltRevision Bolt)> StreamAsync(Uri endpoint, Stream destination, Compression compression,
+        IProgress<SnapshotProgress>? progress, Action<long> onBytes, Func<long, FullSnapshotIdentity> identity, CancellationToken cancellationToken)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var scanner = new BoltRevisionScanner();
@@ -111,7 +132,7 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
                     "etcd may have stopped mid-stream; take the snapshot again");
             }
 
-            var computed = sha.GetHashAndReset();
+            var computed = sha.GetCurrentHash();
             if (etcdHash.Length != EtcdHashLength || !CryptographicOperations.FixedTimeEquals(computed, etcdHash))
             {
                 throw new IntegrityException(
@@ -119,11 +140,15 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
                     "take the snapshot again; if it repeats, the member's database or the network corrupts data");
             }
 
-            await sink.WriteAsync(etcdHash, cancellationToken);
             var bolt = scanner.Complete();
+            var block = IdentityBlock.Write(identity(bolt.Revision));
+            sha.AppendData(block);
+            var fileHash = sha.GetHashAndReset();
+            await sink.WriteAsync(block, cancellationToken);
+            await sink.WriteAsync(fileHash, cancellationToken);
             await sink.DisposeAsync(); // writes the compression's trailer before the commit
 
-            return (computed, bolt);
+            return (computed, fileHash, bolt);
         }
         finally
         {

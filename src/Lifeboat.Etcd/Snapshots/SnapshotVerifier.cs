@@ -13,12 +13,12 @@ namespace Lifeboat.Etcd.Snapshots;
 /// <summary>What reading one stored snapshot end to end found.</summary>
 /// <param name="Problem">Why it cannot be restored from, or null when it can.</param>
 /// <param name="StoredSha256">SHA-256 of the stored bytes (as the store holds them: compressed, encrypted).</param>
-/// <param name="DatabaseSha256">Full snapshots: SHA-256 of the bbolt database, as etcd wrote it after the database.</param>
+/// <param name="Identity">Where the content says it came from, and the file it continues; null when it could not be read.</param>
 public sealed record SnapshotCheck(
     StoredSnapshot Snapshot,
     string? Problem,
     string StoredSha256,
-    string? DatabaseSha256 = null,
+    FileIdentity? Identity = null,
     long? DatabaseBytes = null,
     int? PageSize = null,
     long? Records = null,
@@ -27,6 +27,9 @@ public sealed record SnapshotCheck(
     ulong? MemberId = null)
 {
     public bool Ok => Problem is null;
+
+    /// <summary>The SHA-256 the file ends with (after decompression and decryption), which it was checked against.</summary>
+    public string? Sha256 => Identity is null ? null : Convert.ToHexStringLower(Identity.Sha256);
 }
 
 /// <summary>
@@ -94,25 +97,50 @@ public sealed class SnapshotVerifier(ISnapshotStore store)
             return ValueTask.CompletedTask;
         }, cancellationToken);
         var storedHash = Convert.ToHexStringLower(stored.GetHashAndReset());
-        var databaseHash = Convert.ToHexStringLower(result.DatabaseSha256);
         if (!result.HashMatches)
         {
-            return new SnapshotCheck(snapshot, "its SHA-256 does not match the database (truncated or corrupted)", storedHash, databaseHash, result.DatabaseBytes);
+            return new SnapshotCheck(snapshot, "its SHA-256 does not match the database (truncated or corrupted)", storedHash, DatabaseBytes: result.DatabaseBytes);
         }
 
         var bolt = scanner.Complete();
-        var problem = bolt.Revision == snapshot.Name.LastRevision
-            ? null
-            : $"it holds revision {bolt.Revision}, not the {snapshot.Name.LastRevision} its name says";
-        return new SnapshotCheck(snapshot, problem, storedHash, databaseHash, result.DatabaseBytes, bolt.PageSize);
+        var identity = ChainIdentity.Of(snapshot, result);
+        var problem = bolt.Revision != snapshot.Name.LastRevision ? $"it holds revision {bolt.Revision}, not the {snapshot.Name.LastRevision} its name says"
+            : result.Identity is { } recorded && recorded.Revision != bolt.Revision ? $"its identity records revision {recorded.Revision}, but the database holds {bolt.Revision}"
+            : ChainIdentity.Misnamed(identity);
+        return new SnapshotCheck(snapshot, problem, storedHash, identity, result.DatabaseBytes, bolt.PageSize,
+            ClusterId: identity.ClusterId, MemberId: identity.MemberId);
     }
 
     private static async Task<SnapshotCheck> CheckDeltaAsync(StoredSnapshot snapshot, Stream input, IncrementalHash stored, CancellationToken cancellationToken)
     {
-        var (header, records, changes) = await DeltaFile.VerifyAsync(input, snapshot.Key, cancellationToken);
+        var (header, records, changes, sha) = await DeltaFile.VerifyAsync(input, snapshot.Key, cancellationToken);
         var storedHash = Convert.ToHexStringLower(stored.GetHashAndReset());
-        var problem = Misnamed(snapshot, header) is { } misnamed ? "it " + misnamed : null;
-        return new SnapshotCheck(snapshot, problem, storedHash, Records: records, Changes: changes, ClusterId: header.ClusterId, MemberId: header.MemberId);
+        var identity = ChainIdentity.Of(snapshot, header, sha);
+        var problem = Misnamed(snapshot, header) is { } misnamed ? "it " + misnamed : ChainIdentity.Misnamed(identity);
+        return new SnapshotCheck(snapshot, problem, storedHash, identity, Records: records, Changes: changes, ClusterId: header.ClusterId, MemberId: header.MemberId);
+    }
+
+    /// <summary>
+    /// Files of <paramref name="chain"/> that do not belong together (<see cref="ChainIdentity"/>), from the checks of
+    /// its files; a file whose check failed is left out (its own problem says why). Deltas outside the chain that end
+    /// right before its first delta are taken from <paramref name="checks"/> too, when they were checked.
+    /// </summary>
+    public static IReadOnlyList<string> Foreign(ChainSpan chain, IReadOnlyDictionary<string, SnapshotCheck> checks)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        ArgumentNullException.ThrowIfNull(checks);
+        FileIdentity? Sound(StoredSnapshot s) => checks.TryGetValue(s.Key, out var c) && c.Ok ? c.Identity : null;
+        if (Sound(chain.Full) is not { } full)
+        {
+            return [];
+        }
+
+        var deltas = chain.Deltas.Select(Sound).TakeWhile(i => i is not null).Select(i => i!).ToList();
+        var first = chain.Deltas.Count > 0 ? chain.Deltas[0].Name.FirstRevision : 0;
+        var outside = checks.Values
+            .Where(c => c.Ok && c.Identity is not null && c.Snapshot.Name.Kind == SnapshotKind.Delta && c.Snapshot.Name.LastRevision == first - 1 && !chain.Deltas.Contains(c.Snapshot))
+            .Select(c => c.Identity!.Sha256).ToList();
+        return ChainIdentity.Problems(full, deltas, outside);
     }
 
     /// <summary>

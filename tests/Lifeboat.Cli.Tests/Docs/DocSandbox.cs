@@ -108,7 +108,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
     [GeneratedRegex(@"(?<=^|[\s=])(?<scheme>file://)?(?<path>/[A-Za-z][^\s,]*)")]
     private static partial Regex AbsolutePath();
 
-    [GeneratedRegex(@"(?<dir>\S*/)?full-\d{12}-\d{12}-\d{8}T\d{6}Z\.db\b")]
+    [GeneratedRegex(@"(?<dir>\S*/)?full-\d{12}-\d{12}-\d{8}T\d{6}Z(-[0-9a-f]{16})?\.db\b")]
     private static partial Regex FullSnapshotFile();
 
     [GeneratedRegex(@"postgres-data-hourly-\d{12}")]

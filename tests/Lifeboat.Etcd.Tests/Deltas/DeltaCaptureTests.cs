@@ -134,11 +134,13 @@ public sealed class DeltaCaptureTests : EtcdTest
         RevisionRecord Record(long r) => new() { Revision = r, Changes = { new Change { Key = Google.Protobuf.ByteString.CopyFromUtf8($"k{r}") } } };
         using var stream = new MemoryStream();
 
-        await DeltaFile.WriteAsync(stream, header, [Record(10), Record(11)], default);
+        var written = await DeltaFile.WriteAsync(stream, header, [Record(10), Record(11)], default);
         stream.Position = 0;
-        var (read, records, changes) = await DeltaFile.VerifyAsync(stream, "mem", default);
+        var (read, records, changes, checksum) = await DeltaFile.VerifyAsync(stream, "mem", default);
 
         Assert.Equal((10, 11, 2L, 2L), (read.FirstRevision, read.LastRevision, records, changes));
+        Assert.Equal(written, checksum);
+        Assert.Equal(written, stream.ToArray()[^32..]);
         await Assert.ThrowsAsync<ArgumentException>(() => DeltaFile.WriteAsync(new MemoryStream(), new DeltaHeader { FormatVersion = 1, FirstRevision = 10, LastRevision = 12 }, [Record(10), Record(12)], default));
     }
 }

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using Google.Protobuf;
 using Lifeboat.Core.Errors;
 using Lifeboat.Core.Snapshots;
+using Lifeboat.Core.Storage;
 using Lifeboat.Etcd.Client;
 using Lifeboat.Etcd.Protocol;
 using Lifeboat.Etcd.Snapshots;
@@ -42,7 +43,15 @@ public sealed class FullSnapshotterTests : IAsyncLifetime
         var file = Path.Combine(_dir.Path, "store", result.Key);
         Assert.Equal(revision, result.Name.LastRevision);
         Assert.Equal(SnapshotKind.Full, result.Name.Kind);
-        Assert.Equal(result.DatabaseBytes + 32, new FileInfo(file).Length);
+        // The database, Lifeboat's identity block, and the SHA-256 of both: still a file etcdctl accepts as hashed.
+        Assert.Equal(result.DatabaseBytes + IdentityBlock.Size + 32, new FileInfo(file).Length);
+        var status = await client.StatusAsync(null, default);
+        var identity = await ChainIdentity.ReadAsync(store, new StoredSnapshot(result.Name, new StoredObject(result.Key, result.StoredBytes, DateTimeOffset.UtcNow)), default);
+        Assert.Equal((status.Header.ClusterId, status.Header.MemberId), (identity.ClusterId, identity.MemberId));
+        Assert.Equal(result.Sha256, identity.Sha256);
+        Assert.Equal(result.Sha256, File.ReadAllBytes(file)[^32..]);
+        Assert.Equal(status.Header.ClusterId, result.Name.ClusterId);
+        Assert.Contains(ChainIdentity.Hex(status.Header.ClusterId), result.Key, StringComparison.Ordinal);
         var (statusRevision, _) = await Etcdctl.SnapshotStatusAsync(file);
         Assert.Equal(revision, statusRevision);
 
