@@ -63,6 +63,7 @@ public sealed class CliInputTests
             : (type == typeof(int) || type == typeof(long)) && option.HasDefaultValue ? Convert.ToString(option.GetDefaultValue(), System.Globalization.CultureInfo.InvariantCulture)!
             : type == typeof(int) || type == typeof(long) ? "5"
             : type == typeof(DateTimeOffset) ? "2026-11-21T09:30:00Z"
+            : type == typeof(ulong[]) ? "cdf818194e3a8c32"
             : "sample";
     }
 
@@ -174,6 +175,7 @@ public sealed class CliInputTests
     {
         null => "null",
         string[] many => string.Join(",", many),
+        ulong[] ids => string.Join(",", ids),
         _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "",
     };
 

@@ -203,6 +203,15 @@ public sealed class EtcdServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills etcd (SIGKILL, no chance to sync or say goodbye) and starts it again on the same ports and data directory.</summary>
+    public async Task CrashRestartAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
+        _process = Process.Start(_startInfo!) ?? throw new InvalidOperationException("etcd did not restart");
+        await AttachAndWaitAsync();
+    }
+
     /// <summary>Kills etcd at once, as a crash would.</summary>
     public async Task KillAsync()
     {

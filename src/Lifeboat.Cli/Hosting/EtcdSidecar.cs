@@ -306,6 +306,7 @@ internal sealed partial class EtcdSidecar(
     {
         var stored = after;
         var failures = 0;
+        IReadOnlyList<Etcd.Deltas.Format.RevisionRecord> carried = []; // captured, not yet written: the next capture writes them first
         while (!cancellationToken.IsCancellationRequested)
         {
             using var capture = new DeltaCapture(client, deltaStore,
@@ -327,10 +328,11 @@ internal sealed partial class EtcdSidecar(
                     metrics.Snapshot("delta", true, d.WriteDuration, d.StoredBytes);
                     metrics.Events(d.Changes);
                     return Task.CompletedTask;
-                }, state.Reach, cancellationToken);
+                }, state.Reach, cancellationToken, carried);
             }
             catch (EtcdCompactedException ex)
             {
+                carried = [];
                 Log.HistoryCompacted(logger, stored + 1, ex.Message);
                 var full = await RetryAsync(() => TakeFullAsync($"etcd compacted revision {stored + 1} away", cancellationToken), cancellationToken);
                 stored = full.Name.LastRevision;
@@ -342,6 +344,7 @@ internal sealed partial class EtcdSidecar(
                 // Gone before the backoff, not after it: a flush asked for meanwhile is answered at once (503), never left waiting.
                 _capture = null;
                 capture.Dispose();
+                carried = Carry(capture.Unwritten, stored);
                 failures++;
                 metrics.Snapshot("delta", false, TimeSpan.Zero, 0);
                 state.Error(ex.Message);
@@ -349,6 +352,29 @@ internal sealed partial class EtcdSidecar(
                 await Task.Delay(RetryDelay(failures), time, cancellationToken);
             }
         }
+    }
+
+    /// <summary>
+    /// What a failed capture hands to the next: its unwritten revisions, while they fit in memory (four times the
+    /// delta size limit). Past that, they are dropped and captured again from etcd's history, which holds them until
+    /// it is compacted (--buffer-dir keeps written deltas on disk instead, for long store outages).
+    /// </summary>
+    private IReadOnlyList<Etcd.Deltas.Format.RevisionRecord> Carry(IReadOnlyList<Etcd.Deltas.Format.RevisionRecord> unwritten, long stored)
+    {
+        if (unwritten.Count == 0 || unwritten[0].Revision != stored + 1)
+        {
+            return [];
+        }
+
+        var bytes = unwritten.Sum(r => (long)DeltaFile.SizeOf(r));
+        if (bytes > 4 * options.DeltaMaxBytes)
+        {
+            Log.CarryDropped(logger, unwritten.Count, bytes);
+            return [];
+        }
+
+        metrics.Carried(unwritten.Count);
+        return unwritten;
     }
 
     private async Task FullLoopAsync(CancellationToken cancellationToken)
@@ -486,6 +512,9 @@ internal sealed partial class EtcdSidecar(
 
         [LoggerMessage(2007, LogLevel.Error, "Retention failed: {Reason}")]
         public static partial void RetentionFailed(ILogger logger, string reason);
+
+        [LoggerMessage(2022, LogLevel.Warning, "{Revisions} captured revisions ({Bytes} bytes) exceed what the sidecar keeps in memory; they are captured again from etcd's history")]
+        public static partial void CarryDropped(ILogger logger, int revisions, long bytes);
 
         [LoggerMessage(2008, LogLevel.Warning, "{Member} is no longer etcd's leader: this sidecar stops writing until it is again")]
         public static partial void LeadershipLost(ILogger logger, string member);

@@ -14,6 +14,7 @@ internal sealed class SidecarMetrics : IDisposable
     private readonly Counter<long> _deletions;
     private readonly Counter<long> _verifications;
     private readonly Counter<long> _termFailures;
+    private readonly Counter<long> _carried;
     private int _lastVerified = -1;
 
     public SidecarMetrics(SidecarState state, TimeProvider time)
@@ -25,6 +26,7 @@ internal sealed class SidecarMetrics : IDisposable
         _events = _meter.CreateCounter<long>("lifeboat.delta.events", description: "Key changes captured into deltas");
         _deletions = _meter.CreateCounter<long>("lifeboat.retention.deletions", description: "Snapshots deleted by retention");
         _termFailures = _meter.CreateCounter<long>("lifeboat.sidecar.term_failures", description: "Times the sidecar's work failed as a whole and was started again after a backoff");
+        _carried = _meter.CreateCounter<long>("lifeboat.delta.carried_revisions", description: "Captured revisions a failed delta write handed to the next capture instead of losing them");
         _verifications = _meter.CreateCounter<long>("lifeboat.snapshot.verifications", description: "Full snapshots read back after upload (--verify-after-upload), by result");
         _meter.CreateObservableGauge("lifeboat.snapshot.verified", () => Volatile.Read(ref _lastVerified) is >= 0 and var v ? new[] { new Measurement<int>(v) } : [],
             description: "1 when the newest full snapshot read back intact after upload, 0 when it did not (--verify-after-upload)");
@@ -60,6 +62,8 @@ internal sealed class SidecarMetrics : IDisposable
     public void Events(long count) => _events.Add(count);
 
     public void TermFailed() => _termFailures.Add(1);
+
+    public void Carried(long revisions) => _carried.Add(revisions);
 
     public void Verified(bool ok)
     {

@@ -51,6 +51,13 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
     /// </summary>
     public byte[]? PreviousSha256 { get; set; }
 
+    /// <summary>
+    /// After <see cref="RunAsync"/> failed: the revisions it had captured but not written (the store was down, say), in
+    /// order. The caller hands them to the next capture, which writes them first and watches on after them, so that
+    /// nothing captured is lost to a failure and nothing is read from etcd twice.
+    /// </summary>
+    public IReadOnlyList<RevisionRecord> Unwritten { get; private set; } = [];
+
     /// <summary>Makes a cancelled <see cref="RunAsync"/> drop what it buffered instead of writing it (another writer takes over).</summary>
     public void Abandon() => _abandoned = true;
 
@@ -157,14 +164,24 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
     /// </summary>
     /// <param name="onFlushed">Called after each delta is stored.</param>
     /// <param name="onProgress">Called with the revision the chain is known to reach, stored or not.</param>
+    /// <param name="carried">
+    /// What an earlier capture of the chain captured but could not write (its <see cref="Unwritten"/>): the revisions
+    /// right after <paramref name="afterRevision"/>. They are written first; the watch starts after them.
+    /// </param>
     /// <returns>Never returns normally; ends by cancellation (flushing what is buffered first) or an exception.</returns>
     /// <exception cref="EtcdCompactedException">The next revision needed is gone: start a new chain with a full snapshot.</exception>
     public async Task RunAsync(long afterRevision, TimeSpan period, Func<StoredDelta, Task> onFlushed, Action<long>? onProgress,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, IReadOnlyList<RevisionRecord>? carried = null)
     {
         ArgumentNullException.ThrowIfNull(onFlushed);
-        var pending = new List<RevisionRecord>();
-        long pendingBytes = 0;
+        var pending = new List<RevisionRecord>(carried ?? []);
+        if (pending.Count > 0 && (pending[0].Revision != afterRevision + 1 || pending[^1].Revision != afterRevision + pending.Count))
+        {
+            throw new ArgumentException($"the carried revisions {pending[0].Revision}..{pending[^1].Revision} do not continue revision {afterRevision}", nameof(carried));
+        }
+
+        long pendingBytes = pending.Sum(r => (long)DeltaFile.SizeOf(r));
+        var watchAfter = pending.Count > 0 ? pending[^1].Revision : afterRevision;
         var header = (await client.StatusAsync(null, cancellationToken)).Header;
         var due = _time.GetUtcNow() + period;
         var channel = System.Threading.Channels.Channel.CreateBounded<RevisionRecord>(new System.Threading.Channels.BoundedChannelOptions(10_000)
@@ -177,7 +194,7 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
         {
             try
             {
-                await foreach (var record in WatchRecordsAsync(afterRevision, r => onProgress?.Invoke(r), stopWatch.Token))
+                await foreach (var record in WatchRecordsAsync(watchAfter, r => onProgress?.Invoke(r), stopWatch.Token))
                 {
                     await channel.Writer.WriteAsync(record, stopWatch.Token);
                 }
@@ -267,12 +284,21 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
         }
         catch (System.Threading.Channels.ChannelClosedException ex) when (ex.InnerException is not null)
         {
-            await FlushAsync(CancellationToken.None);
+            try
+            {
+                await FlushAsync(CancellationToken.None);
+            }
+            catch (Exception) when (ex.InnerException is EtcdCompactedException)
+            {
+                // the compaction is what the caller must hear about; what is buffered stays in Unwritten
+            }
+
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerException);
             throw;
         }
         finally
         {
+            Unwritten = [.. pending]; // empty after a clean flush; after a failure, what the next capture writes first
             await stopWatch.CancelAsync();
             try
             {

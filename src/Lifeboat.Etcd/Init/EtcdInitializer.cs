@@ -71,6 +71,10 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
         var started = _time.GetTimestamp();
         var dataDir = Path.GetFullPath(options.DataDir);
         options.Member.Validate();
+        foreach (var removed in EtcdRestorer.RemoveAbandoned(dataDir, options.ScratchDir))
+        {
+            Log.RemovedDebris(_logger, removed);
+        }
 
         var report = await DataDirInspector.InspectAsync(dataDir, options.Member, options.CheckMemberIds, cancellationToken);
         Log.Inspected(_logger, dataDir, report.Condition, report.Reason);
@@ -84,14 +88,9 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
         if (shouldProve)
         {
             var tools = EtcdTools.Locate(options.EtcdBinary, options.EtcdctlBinary);
-            var scratch = Scratch(options.ScratchDir, dataDir);
-            try
+            using (var scratch = ScratchDirectory.Create(options.ScratchDir ?? Path.GetDirectoryName(dataDir) ?? Path.GetTempPath(), "init", _time.GetUtcNow()))
             {
-                report = await DataDirInspector.ProveAsync(dataDir, report, tools, scratch, cancellationToken);
-            }
-            finally
-            {
-                Directory.Delete(scratch, recursive: true);
+                report = await DataDirInspector.ProveAsync(dataDir, report, tools, scratch.Path, cancellationToken);
             }
 
             Log.Inspected(_logger, dataDir, report.Condition, report.Reason);
@@ -175,14 +174,6 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
         }
     }
 
-    private string Scratch(string? requested, string dataDir)
-    {
-        var root = requested ?? Path.GetDirectoryName(dataDir) ?? Path.GetTempPath();
-        var scratch = Path.Combine(root, $".lifeboat-init-{_time.GetUtcNow():yyyyMMddTHHmmss}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(scratch);
-        return scratch;
-    }
-
     private static partial class Log
     {
         [LoggerMessage(3001, LogLevel.Information, "Data directory {DataDir}: {Condition}, {Reason}")]
@@ -196,6 +187,9 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
 
         [LoggerMessage(3004, LogLevel.Information, "Decision: Keep, because {Reason}")]
         public static partial void Kept(ILogger logger, string reason);
+
+        [LoggerMessage(3011, LogLevel.Warning, "Removed {Path}, left by a restore that was killed midway")]
+        public static partial void RemovedDebris(ILogger logger, string path);
 
         [LoggerMessage(3010, LogLevel.Warning, "Restoring without a check of origin: {Warning}")]
         public static partial void Unchecked(ILogger logger, string warning);

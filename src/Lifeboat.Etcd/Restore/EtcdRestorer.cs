@@ -44,55 +44,74 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         var nonEmpty = CheckDataDir(dataDir, options.Force);
         options.Member.Validate();
         var tools = EtcdTools.Locate(options.EtcdBinary, options.EtcdctlBinary);
-        var scratch = CreateScratch(options.ScratchDir, dataDir, plan.Full.Stored.Size);
+        var debris = RemoveAbandoned(dataDir, options.ScratchDir);
+        using var scratchDir = CreateScratch(options.ScratchDir, dataDir, plan.Full.Stored.Size);
+        var scratch = scratchDir.Path;
+        var (fullDb, _, checks) = await VerifyAsync(plan, scratch, progress, cancellationToken);
+        var warnings = debris.Select(d => $"removed {d}, left by a restore that was killed midway").Concat(checks).ToList();
+        var database = fullDb;
+        var revision = plan.FullRevision;
+        long revisions = 0;
+        long changes = 0;
+        var replayStarted = _time.GetTimestamp();
+        if (NeedsReplay(plan))
+        {
+            (revision, revisions, changes) = await ReplayAsync(plan, tools, fullDb, scratch, progress,
+                (etcd, _) => etcd.StopAsync(cancellationToken), cancellationToken);
+            database = Path.Combine(scratch, "replay", "member", "snap", "db");
+        }
+
+        var replayDuration = _time.GetElapsedTime(replayStarted);
+
+        // Lay out the requested member beside the data directory, then swap it in.
+        progress?.Report(ReplayProgress.Step(RestorePhase.Layout));
+        var parent = Path.GetDirectoryName(dataDir) ?? throw new RestoreRefusedException($"{dataDir} has no parent directory", null);
+        Directory.CreateDirectory(parent);
+        var partial = Path.Combine(parent, $".{Path.GetFileName(dataDir)}{ScratchDirectory.PartialMarker}{Guid.NewGuid():N}");
+        scratchDir.RecordPartial(partial);
         try
         {
-            var (fullDb, _, warnings) = await VerifyAsync(plan, scratch, progress, cancellationToken);
-            var database = fullDb;
-            var revision = plan.FullRevision;
-            long revisions = 0;
-            long changes = 0;
-            var replayStarted = _time.GetTimestamp();
-            if (NeedsReplay(plan))
+            await tools.RestoreDatabaseAsync(database, partial, options.Member, cancellationToken);
+            var replaced = SwapIntoPlace(partial, dataDir, nonEmpty, options.AsideName);
+            if (replaced is not null && options.DiscardPrevious)
             {
-                (revision, revisions, changes) = await ReplayAsync(plan, tools, fullDb, scratch, progress,
-                    (etcd, _) => etcd.StopAsync(cancellationToken), cancellationToken);
-                database = Path.Combine(scratch, "replay", "member", "snap", "db");
+                Directory.Delete(replaced, recursive: true);
+                replaced = null;
             }
 
-            var replayDuration = _time.GetElapsedTime(replayStarted);
-
-            // Lay out the requested member beside the data directory, then swap it in.
-            progress?.Report(ReplayProgress.Step(RestorePhase.Layout));
-            var parent = Path.GetDirectoryName(dataDir) ?? throw new RestoreRefusedException($"{dataDir} has no parent directory", null);
-            Directory.CreateDirectory(parent);
-            var partial = Path.Combine(parent, $".{Path.GetFileName(dataDir)}.lifeboat-partial-{Guid.NewGuid():N}");
-            try
-            {
-                await tools.RestoreDatabaseAsync(database, partial, options.Member, cancellationToken);
-                var replaced = SwapIntoPlace(partial, dataDir, nonEmpty, options.AsideName);
-                if (replaced is not null && options.DiscardPrevious)
-                {
-                    Directory.Delete(replaced, recursive: true);
-                    replaced = null;
-                }
-
-                return new RestoreResult(dataDir, revision, plan.Full.Key, plan.Deltas.Count, revisions, changes, replayDuration,
-                    _time.GetElapsedTime(started), replaced)
-                { Warnings = warnings };
-            }
-            finally
-            {
-                if (Directory.Exists(partial))
-                {
-                    Directory.Delete(partial, recursive: true);
-                }
-            }
+            return new RestoreResult(dataDir, revision, plan.Full.Key, plan.Deltas.Count, revisions, changes, replayDuration,
+                _time.GetElapsedTime(started), replaced)
+            { Warnings = warnings };
         }
         finally
         {
-            Directory.Delete(scratch, recursive: true);
+            if (Directory.Exists(partial))
+            {
+                Directory.Delete(partial, recursive: true);
+            }
         }
+    }
+
+    /// <summary>
+    /// Removes what restores killed midway left where a restore of <paramref name="dataDir"/> works (scratch
+    /// directories, a half-laid-out member beside the data directory); never what a running restore, or anything but a
+    /// restore, made. Restore, compact and init call it first.
+    /// </summary>
+    /// <returns>The paths removed.</returns>
+    public static IReadOnlyList<string> RemoveAbandoned(string? dataDir, string? scratchDir)
+    {
+        var roots = new List<string> { "/dev/shm", Path.GetTempPath() };
+        if (dataDir is not null && Path.GetDirectoryName(Path.GetFullPath(dataDir)) is { } parent)
+        {
+            roots.Add(parent);
+        }
+
+        if (scratchDir is not null)
+        {
+            roots.Add(scratchDir);
+        }
+
+        return ScratchDirectory.RemoveAbandoned(roots);
     }
 
     /// <summary>
@@ -134,29 +153,24 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         }
 
         var tools = EtcdTools.Locate();
-        var scratch = CreateScratch(scratchDir, Path.GetTempPath(), plan.Full.Stored.Size);
-        try
+        RemoveAbandoned(null, scratchDir);
+        using var owned = CreateScratch(scratchDir, Path.GetTempPath(), plan.Full.Stored.Size);
+        var scratch = owned.Path;
+        var (fullDb, identity, _) = await VerifyAsync(plan, scratch, progress, cancellationToken);
+        FullSnapshotResult? result = null;
+        await ReplayAsync(plan, tools, fullDb, scratch, progress, async (etcd, revision) =>
         {
-            var (fullDb, identity, _) = await VerifyAsync(plan, scratch, progress, cancellationToken);
-            FullSnapshotResult? result = null;
-            await ReplayAsync(plan, tools, fullDb, scratch, progress, async (etcd, revision) =>
+            using var client = etcd.CreateClient();
+            // The scratch etcd is a loopback cluster of its own: the compacted snapshot records the chain's cluster.
+            result = await new FullSnapshotter(client, store, _time).TakeAsync(compression, null, cancellationToken, identity);
+            if (result.Name.LastRevision != revision)
             {
-                using var client = etcd.CreateClient();
-                // The scratch etcd is a loopback cluster of its own: the compacted snapshot records the chain's cluster.
-                result = await new FullSnapshotter(client, store, _time).TakeAsync(compression, null, cancellationToken, identity);
-                if (result.Name.LastRevision != revision)
-                {
-                    throw new ReplayDivergedException($"the compacted snapshot holds revision {result.Name.LastRevision}, not the chain's {revision}");
-                }
+                throw new ReplayDivergedException($"the compacted snapshot holds revision {result.Name.LastRevision}, not the chain's {revision}");
+            }
 
-                await etcd.StopAsync(cancellationToken);
-            }, cancellationToken);
-            return result;
-        }
-        finally
-        {
-            Directory.Delete(scratch, recursive: true);
-        }
+            await etcd.StopAsync(cancellationToken);
+        }, cancellationToken);
+        return result;
     }
 
     private static bool NeedsReplay(RestorePlan plan) => plan.Deltas.Count > 0 && plan.StopAtRevision > plan.FullRevision;
@@ -331,7 +345,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         return ChainIdentity.Of(full, result);
     }
 
-    private string CreateScratch(string? requested, string dataDir, long fullSize)
+    private ScratchDirectory CreateScratch(string? requested, string dataDir, long fullSize)
     {
         string root;
         if (requested is not null)
@@ -347,9 +361,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
                 : Path.GetDirectoryName(dataDir) ?? Path.GetTempPath();
         }
 
-        var scratch = Path.Combine(root, $".lifeboat-restore-{_time.GetUtcNow():yyyyMMddTHHmmss}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(scratch);
-        return scratch;
+        return ScratchDirectory.Create(root, "restore", _time.GetUtcNow());
     }
 
     private string? SwapIntoPlace(string partial, string dataDir, bool nonEmpty, string asideName)

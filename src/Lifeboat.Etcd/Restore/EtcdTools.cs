@@ -55,11 +55,13 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
         var peer = FreePort();
         var clientUrl = $"http://127.0.0.1:{client.ToString(CultureInfo.InvariantCulture)}";
         var peerUrl = $"http://127.0.0.1:{peer.ToString(CultureInfo.InvariantCulture)}";
-        var psi = new ProcessStartInfo(EtcdBinary)
+        var psi = new ProcessStartInfo("/bin/sh")
         {
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            ArgumentList = { "-c", Lifeline, EtcdBinary },
         };
         foreach (var a in new[]
                  {
@@ -89,6 +91,27 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
             throw;
         }
     }
+
+    /// <summary>
+    /// The temporary etcd runs under this wrapper, which holds a lifeline: its standard input is a pipe from Lifeboat.
+    /// When Lifeboat ends for any reason, SIGKILL included, the kernel closes the pipe; the wrapper reads end of file
+    /// and stops etcd, so no replay etcd outlives the restore that started it. Closing the pipe is also how Lifeboat
+    /// stops it cleanly. (PR_SET_PDEATHSIG would fire when the thread that started etcd exits, and .NET retires
+    /// thread-pool threads at will; a process group dies only when someone signals it.) The wrapper exits with etcd's
+    /// status; etcd itself reads nothing from the pipe.
+    /// </summary>
+    private const string Lifeline = """
+        exec 3<&0 </dev/null
+        "$0" "$@" 3<&- &
+        child=$!
+        ( cat <&3 >/dev/null; kill -TERM "$child" 2>/dev/null ) &
+        watcher=$!
+        exec 3<&-
+        wait "$child"
+        status=$?
+        kill "$watcher" 2>/dev/null
+        exit $status
+        """;
 
     private static int FreePort()
     {
@@ -135,7 +158,7 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
             $"apt-get install -y etcd-server etcd-client (or pass {flag})");
     }
 
-    /// <summary>A temporary etcd: dispose stops it (SIGTERM, then SIGKILL).</summary>
+    /// <summary>A temporary etcd: dispose stops it (its lifeline closed, then SIGKILL to what is left).</summary>
     public sealed class TemporaryEtcd(Process process, Uri clientUrl) : IAsyncDisposable
     {
         private readonly StringBuilder _log = new();
@@ -180,7 +203,7 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
             }
         }
 
-        /// <summary>Stops etcd cleanly (SIGTERM) so that its database is consistent on disk.</summary>
+        /// <summary>Stops etcd cleanly (SIGTERM, from its wrapper once the lifeline closes) so that its database is consistent on disk.</summary>
         public async Task StopAsync(CancellationToken cancellationToken)
         {
             if (process.HasExited)
@@ -188,10 +211,7 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
                 return;
             }
 
-            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await kill!.WaitForExitAsync(cancellationToken);
-            }
+            process.StandardInput.Close();
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(60));
@@ -202,6 +222,7 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
         {
             if (!process.HasExited)
             {
+                process.StandardInput.Close();
                 process.Kill(entireProcessTree: true);
                 await process.WaitForExitAsync(CancellationToken.None);
             }

@@ -84,6 +84,55 @@ public sealed class DeltaCaptureTests : EtcdTest
     }
 
     [Fact]
+    public async Task RunAsync_AfterAStoreFailure_HandsOverWhatItCaptured_AndTheNextCaptureWritesIt_EvenOnceEtcdCompactedIt()
+    {
+        using var client = Etcd.CreateClient();
+        var start = (await client.PutAsync("/carry/0", "0", default)).Header.Revision;
+        var local = LocalDirectoryStore.Open(Dir.Combine("store"));
+        var down = new FailingStore(local) { FailCommit = true };
+        var failed = new DeltaCapture(client, down, new DeltaOptions());
+        var reached = 0L;
+        var run = failed.RunAsync(start, TimeSpan.FromHours(1), _ => Task.CompletedTask, r => Interlocked.Exchange(ref reached, r), default);
+        var last = 0L;
+        for (var i = 1; i <= 5; i++)
+        {
+            last = (await client.PutAsync($"/carry/{i}", $"v{i}", default)).Header.Revision;
+        }
+
+        await Eventually.SucceedsAsync(_ => Task.FromResult(Interlocked.Read(ref reached) >= last ? 0 : throw new InvalidOperationException("not captured yet")),
+            TimeSpan.FromSeconds(10), "the writes to be captured");
+        var flush = failed.FlushNowAsync(default);
+        await Assert.ThrowsAsync<Lifeboat.Core.Errors.StoreException>(() => run); // the store is down: the run fails...
+        await Assert.ThrowsAsync<Lifeboat.Core.Errors.StoreException>(() => flush);
+        Assert.Equal(Enumerable.Range((int)start + 1, 5).Select(r => (long)r), failed.Unwritten.Select(r => r.Revision)); // ...but hands over what it had
+
+        // etcd forgets those revisions: only the handed-over records can still bring them into the chain.
+        await client.CompactAsync(last, physical: true, default);
+        var after = (await client.PutAsync("/carry/after", "x", default)).Header.Revision;
+        using var stop = new CancellationTokenSource();
+        var next = new DeltaCapture(client, local, new DeltaOptions());
+        var stored = new List<StoredDelta>();
+        var resumed = next.RunAsync(start, TimeSpan.FromMilliseconds(200), d =>
+        {
+            lock (stored)
+            {
+                stored.Add(d);
+            }
+
+            return Task.CompletedTask;
+        }, null, stop.Token, failed.Unwritten);
+        await Eventually.SucceedsAsync(_ => Task.FromResult(stored.Count > 0 && stored[^1].Name.LastRevision >= after ? 0 : throw new InvalidOperationException("not stored yet")),
+            TimeSpan.FromSeconds(10), "the carried and the new revisions to be stored");
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => resumed);
+
+        var deltas = await SnapshotCatalog.ListAsync(local, default);
+        Assert.Equal(start + 1, deltas[0].Name.FirstRevision);
+        Assert.Equal(after, deltas[^1].Name.LastRevision);
+        Assert.Equal(after - start, deltas.Sum(d => d.Name.LastRevision - d.Name.FirstRevision + 1));
+    }
+
+    [Fact]
     public async Task RunAsync_FlushesEachPeriodAndOnSize_AndFlushesWhatIsLeftWhenStopped()
     {
         using var client = Etcd.CreateClient();

@@ -395,8 +395,8 @@ public sealed class TestApiServer : IAsyncDisposable
                     await WriteJsonAsync(http, HttpStatusCode.OK, Update(resource, ns, name!, sub, await BodyAsync(http), request.Query["dryRun"] == "All"));
                     break;
                 case "patch":
-                    var patched = Patch(View(resource, ns, name!, sub), request.ContentType ?? "", await new StreamReader(request.Body).ReadToEndAsync());
-                    await WriteJsonAsync(http, HttpStatusCode.OK, Update(resource, ns, name!, sub, patched, request.Query["dryRun"] == "All"));
+                    var patchBody = await new StreamReader(request.Body).ReadToEndAsync();
+                    await WriteJsonAsync(http, HttpStatusCode.OK, PatchLatest(resource, ns, name!, sub, request.ContentType ?? "", patchBody, request.Query["dryRun"] == "All"));
                     break;
                 case "delete":
                     await WriteJsonAsync(http, HttpStatusCode.OK, Delete(resource, ns, name!, request.ContentLength > 0 ? await BodyAsync(http) : null,
@@ -885,6 +885,24 @@ public sealed class TestApiServer : IAsyncDisposable
     }
 
     /// <summary>RFC 7386 merge patch or RFC 6902 JSON patch (add, remove, replace, test).</summary>
+    /// <summary>
+    /// A patch is applied to the latest object: as the real API server does, a conflict with a concurrent write is
+    /// retried, unless the patch itself names a resourceVersion (then the conflict is the client's to see).
+    /// </summary>
+    private JsonObject PatchLatest(KubeResource resource, string? ns, string name, string? sub, string contentType, string body, bool dryRun)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return Update(resource, ns, name, sub, Patch(View(resource, ns, name, sub), contentType, body), dryRun);
+            }
+            catch (ApiError error) when (error.Code == HttpStatusCode.Conflict && attempt < 5 && !body.Contains("\"resourceVersion\"", StringComparison.Ordinal))
+            {
+            }
+        }
+    }
+
     private static JsonObject Patch(JsonObject current, string contentType, string body)
     {
         if (contentType.StartsWith("application/merge-patch+json", StringComparison.Ordinal))

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using Lifeboat.Testing;
+
+namespace Lifeboat.Cli.Tests;
+
+/// <summary>
+/// A restore killed midway (SIGKILL, so nothing of it runs on the way out) leaves no etcd running, and the next
+/// restore removes what it left, and nothing it did not leave.
+/// </summary>
+public sealed class RestoreKillTests : EtcdTest
+{
+    private string Store => Dir.Combine("store");
+
+    /// <summary>Processes whose command line mentions <paramref name="text"/>.</summary>
+    private static List<int> ProcessesMentioning(string text)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ').Contains(text, StringComparison.Ordinal))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+                // gone meanwhile
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return found;
+    }
+
+    [Fact]
+    public async Task KilledDuringReplay_LeavesNoEtcdRunning_AndTheNextRestoreRemovesItsDebrisOnly()
+    {
+        using (var client = Etcd.CreateClient())
+        {
+            await client.PutAsync("/k/start", "0", default);
+            Assert.Equal(0, (await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", Etcd.ClientUrl.ToString(), "--store", Store)).ExitCode);
+            // Enough revisions that the replay takes a few seconds: the kill lands while the replay etcd runs.
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(async w =>
+            {
+                using var writer = Etcd.CreateClient();
+                for (var i = 0; i < 2500; i++)
+                {
+                    await writer.PutAsync($"/k/{w}/{i % 50}", new string('v', 200), default);
+                }
+            }));
+            Assert.Equal(0, (await CliRunner.RunAsync("etcd", "snapshot", "delta", "--endpoints", Etcd.ClientUrl.ToString(), "--store", Store)).ExitCode);
+        }
+
+        var scratch = Dir.Combine("scratch");
+        Directory.CreateDirectory(scratch);
+        // Not the dead restore's: one without an owner lock (made by something else), one whose owner still runs.
+        var foreign = Directory.CreateDirectory(Path.Combine(scratch, ".lifeboat-restore-not-ours")).FullName;
+        var alive = Directory.CreateDirectory(Path.Combine(scratch, ".lifeboat-restore-alive")).FullName;
+        await using var aliveLock = new FileStream(Path.Combine(alive, "owner.lock"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+
+        await LifeboatShim.WriteAsync(Dir.Path);
+        var dataDir = Dir.Combine("restored");
+        var psi = Shell.StartInfo($"./lifeboat etcd restore --store '{Store}' --data-dir '{dataDir}' --scratch-dir '{scratch}'", Dir.Path);
+        using var restore = Process.Start(psi)!;
+        var replaying = await Eventually.SucceedsAsync(_ =>
+        {
+            Assert.False(restore.HasExited, "the restore finished before it could be killed");
+            var etcd = ProcessesMentioning(Path.Combine(scratch, ".lifeboat-restore-2")).Where(p => p != restore.Id).ToList();
+            return Task.FromResult(etcd.Count > 0 ? etcd : throw new InvalidOperationException("no replay etcd yet"));
+        }, TimeSpan.FromSeconds(60), "the replay etcd to start");
+
+        // SIGKILL to Lifeboat (and the shell that started it): nothing of it runs on the way out. What it started is
+        // left alone; the replay etcd must stop by itself.
+        foreach (var lifeboat in Children(restore.Id).Where(p => File.ReadAllText($"/proc/{p}/cmdline").Contains("lifeboat.dll", StringComparison.Ordinal)))
+        {
+            Process.GetProcessById(lifeboat).Kill();
+        }
+
+        restore.Kill();
+        await restore.WaitForExitAsync();
+
+        await Eventually.SucceedsAsync(_ => Task.FromResult(ProcessesMentioning(Path.Combine(scratch, ".lifeboat-restore-2")).Count == 0
+            ? true : throw new InvalidOperationException("the replay etcd still runs")), TimeSpan.FromSeconds(30), "the replay etcd to stop with its restore");
+        var dead = Directory.GetDirectories(scratch, ".lifeboat-restore-2*");
+        Assert.Single(dead); // what the kill left
+        Assert.False(Directory.Exists(dataDir));
+
+        var (code, _, stderr) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir, "--scratch-dir", scratch);
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"removed {dead[0]}, left by a restore that was killed midway", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(dead[0]));
+        Assert.True(Directory.Exists(foreign));
+        Assert.True(Directory.Exists(alive));
+        Assert.Equal(2, Directory.GetDirectories(scratch).Length);
+        _ = replaying;
+    }
+
+    /// <summary>The processes whose parent is <paramref name="pid"/>.</summary>
+    private static List<int> Children(int pid) =>
+        Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Select(int.Parse!)
+            .Where(p =>
+            {
+                try
+                {
+                    var stat = File.ReadAllText($"/proc/{p}/stat");
+                    return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) == pid;
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            }).ToList();
+}
