@@ -36,11 +36,8 @@ public sealed class SidecarSoakTests : IAsyncLifetime
     {
         var store = _dir.Combine("store");
         var members = _cluster!.Members;
-        var ports = members.Select(_ => LoopbackPorts.Next()).ToList();
-        using var stop = new CancellationTokenSource();
-        var sidecars = members.Select((m, i) => CliRunner.RunAsync(stop.Token, "etcd", "serve", "--endpoints", m.ClientUrl.ToString(),
-            "--store", store, "--listen", $"127.0.0.1:{ports[i]}", "--delta-period", "1s")).ToList();
-        var http = ports.Select(p => new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{p}") }).ToList();
+        await using var cluster = new ClusterSidecars(_cluster, store, "--delta-period", "1s");
+        var (sidecars, http) = (cluster.Runs, cluster.Http);
         using var stopWrites = new CancellationTokenSource();
         var written = 0L;
         var writer = Task.Run(async () =>
@@ -85,11 +82,7 @@ public sealed class SidecarSoakTests : IAsyncLifetime
             leader = await _cluster.LeaderAsync();
             await SidecarProbe.WaitDeltaAsync(http[members.ToList().IndexOf(leader)], last, TimeSpan.FromSeconds(90), "the last revision to be stored");
             Assert.All(sidecars, s => Assert.False(s.IsCompleted));
-            await stop.CancelAsync();
-            foreach (var s in sidecars)
-            {
-                Assert.Equal(0, (await s).ExitCode);
-            }
+            Assert.All(await cluster.StopAsync(), code => Assert.Equal(0, code));
 
             // Every revision after the full snapshot is in the chain once, as etcd itself reports it.
             var source = LocalDirectoryStore.Open(store, create: false);
@@ -126,18 +119,6 @@ public sealed class SidecarSoakTests : IAsyncLifetime
         finally
         {
             await stopWrites.CancelAsync();
-            await stop.CancelAsync();
-            await Task.WhenAll(sidecars.Select(async s =>
-            {
-                try
-                {
-                    await s;
-                }
-                catch (OperationCanceledException)
-                {
-                }
-            }));
-            http.ForEach(h => h.Dispose());
         }
     }
 

@@ -20,13 +20,13 @@ namespace Lifeboat.Etcd.Bolt;
 /// </remarks>
 public static class BoltChecker
 {
-    private const uint Magic = 0xED0CDAED;
-    private const ushort BranchFlag = 0x01;
-    private const ushort LeafFlag = 0x02;
-    private const ushort MetaFlag = 0x04;
-    private const ushort FreelistFlag = 0x10;
-    private const uint BucketLeafFlag = 0x01;
-    private const int HeaderSize = 16;
+    private const uint Magic = BoltFormat.Magic;
+    private const ushort BranchFlag = BoltFormat.BranchPage;
+    private const ushort LeafFlag = BoltFormat.LeafPage;
+    private const ushort MetaFlag = BoltFormat.MetaPage;
+    private const ushort FreelistFlag = BoltFormat.FreelistPage;
+    private const uint BucketLeafFlag = BoltFormat.BucketLeafFlag;
+    private const int HeaderSize = BoltFormat.PageHeaderSize;
     private const int BranchElementSize = 16;
     private const int LeafElementSize = 16;
     private const ulong NoFreelist = ulong.MaxValue;
@@ -115,7 +115,7 @@ public static class BoltChecker
             if ((BinaryPrimitives.ReadUInt16LittleEndian(page.AsSpan(8)) & MetaFlag) == 0
                 || BinaryPrimitives.ReadUInt32LittleEndian(m) != Magic || BinaryPrimitives.ReadUInt32LittleEndian(m[4..]) != 2
                 || BinaryPrimitives.ReadUInt32LittleEndian(m[8..]) != _pageSize
-                || Fnv1a64(m[..56]) != BinaryPrimitives.ReadUInt64LittleEndian(m[56..]))
+                || BoltFormat.Fnv1a64(m[..56]) != BinaryPrimitives.ReadUInt64LittleEndian(m[56..]))
             {
                 return null;
             }
@@ -352,18 +352,6 @@ public static class BoltChecker
 
                 last = free;
             }
-        }
-
-        private static ulong Fnv1a64(ReadOnlySpan<byte> data)
-        {
-            var hash = 14695981039346656037UL;
-            foreach (var b in data)
-            {
-                hash ^= b;
-                hash *= 1099511628211UL;
-            }
-
-            return hash;
         }
 
         private readonly record struct Meta(long Root, ulong Freelist, long HighWater, long TxId);

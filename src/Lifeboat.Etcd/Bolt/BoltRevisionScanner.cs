@@ -33,12 +33,12 @@ namespace Lifeboat.Etcd.Bolt;
 /// </remarks>
 public sealed class BoltRevisionScanner
 {
-    private const uint Magic = 0xED0CDAED;
-    private const ushort BranchPage = 0x01;
-    private const ushort LeafPage = 0x02;
-    private const ushort MetaPage = 0x04;
-    private const uint BucketLeafFlag = 0x01;
-    private const int PageHeaderSize = 16;
+    private const uint Magic = BoltFormat.Magic;
+    private const ushort BranchPage = BoltFormat.BranchPage;
+    private const ushort LeafPage = BoltFormat.LeafPage;
+    private const ushort MetaPage = BoltFormat.MetaPage;
+    private const uint BucketLeafFlag = BoltFormat.BucketLeafFlag;
+    private const int PageHeaderSize = BoltFormat.PageHeaderSize;
     private const int MinHeaderBytes = PageHeaderSize + 64;
     private static ReadOnlySpan<byte> FinishedCompactRevKey => "finishedCompactRev"u8;
 
@@ -409,24 +409,12 @@ public sealed class BoltRevisionScanner
         }
 
         var checksum = BinaryPrimitives.ReadUInt64LittleEndian(m[56..]);
-        if (Fnv1a64(m[..56]) != checksum)
+        if (BoltFormat.Fnv1a64(m[..56]) != checksum)
         {
             return null;
         }
 
         return new Meta(BinaryPrimitives.ReadInt64LittleEndian(m[16..]), BinaryPrimitives.ReadInt64LittleEndian(m[48..]));
-    }
-
-    private static ulong Fnv1a64(ReadOnlySpan<byte> data)
-    {
-        var hash = 14695981039346656037UL;
-        foreach (var b in data)
-        {
-            hash ^= b;
-            hash *= 1099511628211UL;
-        }
-
-        return hash;
     }
 
     private static IntegrityException Corrupt(string why) =>
