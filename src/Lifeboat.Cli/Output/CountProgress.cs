@@ -48,7 +48,6 @@ internal static class CountProgress
                 $"{Bytes.Format(p.Bytes)}{(p.TotalBytes is { } t ? $" of {Bytes.Format(t)}" : "")}, {Bytes.Format(p.Bytes / seconds)}/s{eta}"),
             RestorePhase.Replay => string.Create(CultureInfo.InvariantCulture,
                 $"{p.Revisions}{(p.TotalRevisions is { } r ? $" of {r}" : "")} revisions, {p.Changes} changes, {p.Changes / seconds:0} events/s{eta}"),
-            RestorePhase.Prepare => "laying out the full snapshot and starting the replay etcd",
             _ => "laying out the member directory and moving it into place",
         };
     }

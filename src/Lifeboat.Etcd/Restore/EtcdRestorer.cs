@@ -12,26 +12,25 @@ using Lifeboat.Etcd.Snapshots;
 namespace Lifeboat.Etcd.Restore;
 
 /// <summary>
-/// Restores an etcd data directory from a store: the full snapshot of the plan, then its deltas replayed revision by
-/// revision on a temporary etcd, then laid out with the requested membership.
+/// Restores an etcd data directory from a store: the database of the plan's full snapshot with its deltas' revisions
+/// written into it by Lifeboat itself (no etcd runs), then laid out with the requested membership.
 /// </summary>
 /// <remarks>
 /// Order of work, so that nothing is touched before everything is known to be good:
 /// <list type="number">
-/// <item>refuse a non-empty data directory without --force, and missing etcd binaries;</item>
+/// <item>refuse a non-empty data directory without --force, and a missing etcdctl;</item>
 /// <item>verify the full snapshot (its trailing SHA-256, decompressing on the way) and every delta the plan needs
 /// (structure, contiguity, SHA-256), and that they belong together (<see cref="ChainIdentity"/>: one etcd cluster,
 /// each delta continuing the file before it);</item>
-/// <item>in a scratch directory (tmpfs when it has room, where fsync costs nothing): <c>etcdctl snapshot restore</c>
-/// as a single loopback member, start etcd on it, replay, stop it cleanly;</item>
+/// <item>in a scratch directory (tmpfs when it has room): write the database at the target in one streaming pass
+/// (<see cref="RestoredDatabase"/>: the snapshot's buckets copied, every revision appended as etcd stores it);</item>
 /// <item><c>etcdctl snapshot restore</c> of the resulting database with the requested member flags into a sibling of
 /// the data directory, then swap it into place (moving any previous contents aside).</item>
 /// </list>
-/// The full snapshot is laid out with Debian's <c>etcdctl snapshot restore</c>, not with Lifeboat's own code.
+/// The member directory (WAL, raft snapshot, membership) is still laid out by Debian's <c>etcdctl snapshot restore</c>.
 /// </remarks>
 public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null)
 {
-    private const string ReplayMember = "lifeboat-replay";
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     public async Task<RestoreResult> RestoreAsync(RestorePlan plan, RestoreOptions options, IProgress<ReplayProgress>? progress,
@@ -43,7 +42,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         var dataDir = Path.GetFullPath(options.DataDir);
         var nonEmpty = CheckDataDir(dataDir, options.Force);
         options.Member.Validate();
-        var tools = EtcdTools.Locate(options.EtcdBinary, options.EtcdctlBinary);
+        var tools = EtcdTools.Locate(options.EtcdBinary, options.EtcdctlBinary, needEtcd: false);
         var debris = RemoveAbandoned(dataDir, options.ScratchDir);
         using var scratchDir = CreateScratch(options.ScratchDir, dataDir, plan.Full.Stored.Size);
         var scratch = scratchDir.Path;
@@ -56,9 +55,8 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         var replayStarted = _time.GetTimestamp();
         if (NeedsReplay(plan))
         {
-            (revision, revisions, changes) = await ReplayAsync(plan, tools, fullDb, scratch, progress,
-                (etcd, _) => etcd.StopAsync(cancellationToken), cancellationToken);
-            database = Path.Combine(scratch, "replay", "member", "snap", "db");
+            database = Path.Combine(scratch, "restored.db");
+            (revision, revisions, changes) = await WriteDatabaseAsync(plan, fullDb, database, progress, cancellationToken);
         }
 
         var replayDuration = _time.GetElapsedTime(replayStarted);
@@ -152,25 +150,29 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
             return null;
         }
 
-        var tools = EtcdTools.Locate();
         RemoveAbandoned(null, scratchDir);
         using var owned = CreateScratch(scratchDir, Path.GetTempPath(), plan.Full.Stored.Size);
         var scratch = owned.Path;
         var (fullDb, identity, _) = await VerifyAsync(plan, scratch, progress, cancellationToken);
-        FullSnapshotResult? result = null;
-        await ReplayAsync(plan, tools, fullDb, scratch, progress, async (etcd, revision) =>
-        {
-            using var client = etcd.CreateClient();
-            // The scratch etcd is a loopback cluster of its own: the compacted snapshot records the chain's cluster.
-            result = await new FullSnapshotter(client, store, _time).TakeAsync(compression, null, cancellationToken, identity);
-            if (result.Name.LastRevision != revision)
-            {
-                throw new ReplayDivergedException($"the compacted snapshot holds revision {result.Name.LastRevision}, not the chain's {revision}");
-            }
+        var database = Path.Combine(scratch, "compacted.db");
+        var (revision, _, _) = await WriteDatabaseAsync(plan, fullDb, database, progress, cancellationToken);
+        // The written database is the snapshot: streamed to the store as any full snapshot is, with the chain's identity.
+        progress?.Report(ReplayProgress.Step(RestorePhase.Layout));
+        var result = await FullSnapshotter.StoreDatabaseAsync(store, database, compression, identity, _time, cancellationToken);
+        return result.Name.LastRevision == revision
+            ? result
+            : throw new ReplayDivergedException($"the compacted snapshot holds revision {result.Name.LastRevision}, not the chain's {revision}");
+    }
 
-            await etcd.StopAsync(cancellationToken);
-        }, cancellationToken);
-        return result;
+    /// <summary>Writes the database at the plan's target: the full snapshot's, with the deltas' revisions appended (<see cref="RestoredDatabase"/>).</summary>
+    private async Task<(long Revision, long Revisions, long Changes)> WriteDatabaseAsync(RestorePlan plan, string fullDb, string database,
+        IProgress<ReplayProgress>? progress, CancellationToken cancellationToken)
+    {
+        progress?.Report(new ReplayProgress(0, 0, plan.StopAtRevision == long.MaxValue ? null : plan.StopAtRevision - plan.FullRevision));
+        var outcome = await RestoredDatabase.WriteAsync(fullDb, database, ReadAllAsync(plan.Deltas, cancellationToken), plan.FullRevision,
+            plan.StopAtRevision, plan.StopAtTime, progress, cancellationToken);
+        File.Delete(fullDb);
+        return outcome;
     }
 
     private static bool NeedsReplay(RestorePlan plan) => plan.Deltas.Count > 0 && plan.StopAtRevision > plan.FullRevision;
@@ -267,29 +269,6 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         }
 
         return hashes;
-    }
-
-    /// <summary>Lays out the full snapshot as a loopback member, replays the deltas on a temporary etcd, then hands it over.</summary>
-    private async Task<(long Revision, long Revisions, long Changes)> ReplayAsync(RestorePlan plan, EtcdTools tools, string fullDb, string scratch,
-        IProgress<ReplayProgress>? progress, Func<EtcdTools.TemporaryEtcd, long, Task> whenReplayed, CancellationToken cancellationToken)
-    {
-        var replayDir = Path.Combine(scratch, "replay");
-        var loopback = new MemberFlags
-        {
-            Name = ReplayMember,
-            InitialCluster = $"{ReplayMember}=http://127.0.0.1:2380",
-            InitialClusterToken = ReplayMember,
-            InitialAdvertisePeerUrls = "http://127.0.0.1:2380",
-        };
-        progress?.Report(ReplayProgress.Step(RestorePhase.Prepare));
-        await tools.RestoreDatabaseAsync(fullDb, replayDir, loopback, cancellationToken);
-        File.Delete(fullDb);
-        await using var etcd = await tools.StartTemporaryAsync(replayDir, ReplayMember, cancellationToken);
-        using var client = etcd.CreateClient();
-        var outcome = await new DeltaReplayer(client, _time).ReplayAsync(ReadAllAsync(plan.Deltas, cancellationToken), plan.FullRevision,
-            plan.StopAtRevision, plan.StopAtTime, progress, cancellationToken);
-        await whenReplayed(etcd, outcome.Revision);
-        return outcome;
     }
 
     /// <summary>Every record of the deltas, in order (already verified).</summary>

@@ -19,8 +19,9 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
 
     /// <summary>Finds <c>etcd</c> and <c>etcdctl</c> (explicit paths first, then PATH).</summary>
     /// <exception cref="RestoreRefusedException">One of them is missing.</exception>
-    public static EtcdTools Locate(string? etcd = null, string? etcdctl = null) =>
-        new(Find("etcd", etcd, "--etcd-binary"), Find("etcdctl", etcdctl, "--etcdctl-binary"));
+    /// <param name="needEtcd">False when only etcdctl is run (a restore lays out the member with it; no etcd is started).</param>
+    public static EtcdTools Locate(string? etcd = null, string? etcdctl = null, bool needEtcd = true) =>
+        new(needEtcd ? Find("etcd", etcd, "--etcd-binary") : "", Find("etcdctl", etcdctl, "--etcdctl-binary"));
 
     /// <summary>
     /// Runs <c>etcdctl snapshot restore</c> of <paramref name="database"/> into <paramref name="dataDir"/> (which must not exist).
@@ -100,7 +101,7 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
     /// thread-pool threads at will; a process group dies only when someone signals it.) The wrapper exits with etcd's
     /// status; etcd itself reads nothing from the pipe.
     /// </summary>
-    private const string Lifeline = """
+    internal const string Lifeline = """
         exec 3<&0 </dev/null
         "$0" "$@" 3<&- &
         child=$!

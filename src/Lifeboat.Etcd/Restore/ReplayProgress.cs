@@ -9,10 +9,7 @@ public enum RestorePhase
     /// <summary>Decompressing and checking the full snapshot (bytes of the stored snapshot).</summary>
     Extract,
 
-    /// <summary>Laying the full snapshot out for replay and starting the temporary etcd.</summary>
-    Prepare,
-
-    /// <summary>Applying the deltas' revisions.</summary>
+    /// <summary>Writing the database at the target: the snapshot's buckets, then the deltas' revisions appended.</summary>
     Replay,
 
     /// <summary>Laying out the member directory with the requested membership and moving it into place.</summary>

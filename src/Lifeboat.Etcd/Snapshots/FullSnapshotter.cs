@@ -82,6 +82,72 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
         }
     }
 
+    /// <summary>
+    /// Stores a database file written by Lifeboat (a compacted chain) as a full snapshot, in the same form as one
+    /// streamed from etcd: the database, the identity block, the SHA-256 of both; named by the revision it holds.
+    /// </summary>
+    /// <param name="identity">The cluster and member of the chain it was written from.</param>
+    public static async Task<FullSnapshotResult> StoreDatabaseAsync(ISnapshotStore store, string database, Compression compression,
+        (ulong ClusterId, ulong MemberId)? identity, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(time);
+        var started = time.GetTimestamp();
+        var (clusterId, memberId) = identity ?? (0, 0);
+        await using var write = await store.BeginWriteAsync(cancellationToken);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var scanner = new BoltRevisionScanner();
+        long bytes = 0;
+        byte[] databaseHash, fileHash;
+        BoltRevision bolt;
+        var sink = SnapshotCodec.Compressing(write.Content, compression);
+        try
+        {
+            await using (var input = new FileStream(database, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan | FileOptions.Asynchronous))
+            {
+                var buffer = new byte[1 << 20];
+                int read;
+                while ((read = await input.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    sha.AppendData(buffer, 0, read);
+                    scanner.Append(buffer.AsSpan(0, read));
+                    await sink.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    bytes += read;
+                }
+            }
+
+            databaseHash = sha.GetCurrentHash();
+            bolt = scanner.Complete();
+            var block = IdentityBlock.Write(new FullSnapshotIdentity
+            {
+                FormatVersion = IdentityBlock.FormatVersion,
+                ClusterId = clusterId,
+                MemberId = memberId,
+                Revision = bolt.Revision,
+                CreatedUnixSeconds = time.GetUtcNow().ToUnixTimeSeconds(),
+            });
+            sha.AppendData(block);
+            fileHash = sha.GetHashAndReset();
+            await sink.WriteAsync(block, cancellationToken);
+            await sink.WriteAsync(fileHash, cancellationToken);
+            await sink.DisposeAsync(); // the compression's trailer, before the commit
+        }
+        finally
+        {
+            await sink.DisposeAsync();
+        }
+
+        var name = SnapshotName.Full(bolt.Revision, time.GetUtcNow(), compression) with { ClusterId = identity is null ? null : clusterId };
+        var key = SnapshotLayout.ToKey(name);
+        var stored = await write.CommitAsync(key, overwrite: false, cancellationToken);
+        (key, name) = Committed(stored, key, name);
+        return new FullSnapshotResult(key, name, stored.Size, bytes, Convert.ToHexStringLower(databaseHash), bolt.Revision, database, time.GetElapsedTime(started))
+        {
+            Sha256 = fileHash,
+            MemberId = memberId,
+        };
+    }
+
     /// <summary>The key and name the store really committed under (it may add to the key, never change what it means).</summary>
     internal static (string Key, SnapshotName Name) Committed(StoredObject stored, string key, SnapshotName name) =>
         stored.Key == key ? (key, name)
