@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Benchmark for issue 3: restore of a ~800 MB full snapshot plus ~400k delta events (2 KB values, one event per
-# revision), timed end to end with `lifeboat etcd restore`, with events/s of the replay and Lifeboat's peak RSS.
-# Reference (issue 3, measured on this kind of machine): etcd-backup-restore replays ~1.8k events/s (~3.2k with fsync
-# off), 133-227 s in all, at 1.7 GB RSS. Target: half its best time (<= 66 s) and under 300 MB RSS.
+# Benchmark for issues 3 and 18: restore of a ~800 MB full snapshot plus ~400k delta revisions (2 KB values, one
+# event per revision) with `lifeboat etcd restore`, which writes the database at the target itself, against
+# `etcdctl snapshot restore` of a snapshot of the *resulting* database: the time etcd's own tool needs for the same
+# bytes, in the same run. Also a full-only restore against `etcdctl snapshot restore` of that full snapshot.
+# Prints the ratios and Lifeboat's peak RSS. Targets (issue 18): ratio <= 1.5, peak RSS <= 300 MB, full-only <= 1.0x.
+# For reference: replay through a temporary etcd took 101.5 s here (4.2k revisions/s); etcd-backup-restore 133-227 s.
 # Usage: bench/restore.sh      env: FULL_KEYS (200000), DELTA_EVENTS (400000), VALUE_BYTES (2048), BENCH_DIR
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,31 +15,48 @@ dir="${BENCH_DIR:-/tmp/lifeboat-bench-restore}"
 
 source bench/lib.sh
 build_tools "$dir"
-rm -rf "$dir/etcd" "$dir/store" "$dir/restored" && mkdir -p "$dir"
-mkdir -p "$dir"
+rm -rf "$dir/etcd" "$dir/store" "$dir/restored" "$dir/restored-full" "$dir/etcdctl-"* && mkdir -p "$dir"
 start_etcd "$dir"
 
 echo "== full snapshot data: $full_keys keys x $value_bytes B"
 "$dir/bin/Lifeboat.Bench" load "$endpoint" "$full_keys" "$value_bytes"
-./lifeboat etcd snapshot full --endpoints "$endpoint" --store "$dir/store"
+./lifeboat etcd snapshot full --endpoints "$endpoint" --store "$dir/store" | tail -1
+full_revision=$(ETCDCTL_API=3 etcdctl --endpoints "$endpoint" endpoint status -w json | sed -E 's/.*"revision":([0-9]+).*/\1/')
 echo "== delta data: $events single puts x $value_bytes B (one revision each)"
 "$dir/bin/Lifeboat.Bench" load "$endpoint" "$events" "$value_bytes" 1 16
 /usr/bin/time -f "capture: %e s, peak RSS %M KiB" ./lifeboat etcd snapshot delta --endpoints "$endpoint" --store "$dir/store" --delta-max-bytes $((64 << 20)) | tail -2
 ./lifeboat etcd snapshots list --store "$dir/store" | tail -1
 source_revision=$(ETCDCTL_API=3 etcdctl --endpoints "$endpoint" endpoint status -w json | sed -E 's/.*"revision":([0-9]+).*/\1/')
+kill "$etcd_pid"; wait "$etcd_pid" 2>/dev/null || true
+peer=http://127.0.0.1:2380
 
-echo "== restore (source at revision $source_revision)"
-sync; sleep 1
-start=$(date +%s.%N)
-./lifeboat etcd restore --store "$dir/store" --data-dir "$dir/restored" &
-pid=$!
-peak=0
-# Lifeboat's own peak RSS (VmHWM). GNU time's %M would report the temporary etcd child, which maps the whole database.
-while kill -0 "$pid" 2>/dev/null; do
-  hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-  [[ -n "$hwm" && "$hwm" -gt "$peak" ]] && peak=$hwm
-  sleep 0.5
-done
-wait "$pid"
-end=$(date +%s.%N)
-awk -v s="$start" -v e="$end" -v p="$peak" 'BEGIN { printf "restore: %.1f s in all, Lifeboat peak RSS %.0f MiB\n", e - s, p / 1024 }'
+# timed NAME CMD...: runs CMD, prints "NAME: seconds s, peak RSS MiB" and leaves the seconds in $took.
+timed() {
+  local name=$1; shift
+  sync
+  read -r took rss <<<"$(seconds "$@")"
+  printf '%s: %.2f s, peak RSS %.0f MiB\n' "$name" "$took" "$((rss / 1024))"
+}
+
+echo "== full + deltas (source at revision $source_revision)"
+timed "lifeboat etcd restore" ./lifeboat etcd restore --store "$dir/store" --data-dir "$dir/restored"
+lifeboat_all=$took
+db="$dir/restored/member/snap/db"
+restored_revision=$(ETCDCTL_API=3 etcdctl snapshot status "$db" -w json | sed -E 's/.*"revision":([0-9]+).*/\1/')
+[[ "$restored_revision" == "$source_revision" ]] || { echo "restored revision $restored_revision != source $source_revision" >&2; exit 1; }
+# The same bytes as a snapshot etcdctl accepts: the database and its SHA-256.
+{ cat "$db"; printf "$(sha256sum "$db" | cut -c1-64 | sed 's/../\\x&/g')"; } >"$dir/etcdctl-result.db"
+timed "etcdctl snapshot restore (the resulting database)" env ETCDCTL_API=3 etcdctl snapshot restore "$dir/etcdctl-result.db" \
+  --data-dir "$dir/etcdctl-restored" --name default --initial-cluster "default=$peer" --initial-advertise-peer-urls "$peer"
+etcdctl_all=$took
+
+echo "== full snapshot only (revision $full_revision)"
+full=$(ls "$dir/store/etcd/"full-*.db | head -1)
+timed "lifeboat etcd restore --to-revision $full_revision" ./lifeboat etcd restore --store "$dir/store" --data-dir "$dir/restored-full" --to-revision "$full_revision"
+lifeboat_full=$took
+timed "etcdctl snapshot restore (the full snapshot)" env ETCDCTL_API=3 etcdctl snapshot restore "$full" \
+  --data-dir "$dir/etcdctl-restored-full" --name default --initial-cluster "default=$peer" --initial-advertise-peer-urls "$peer"
+etcdctl_full=$took
+
+awk -v la="$lifeboat_all" -v ea="$etcdctl_all" -v lf="$lifeboat_full" -v ef="$etcdctl_full" -v n="$((source_revision - full_revision))" 'BEGIN {
+  printf "ratio full + %d revisions: %.2f (%.2f s vs %.2f s); full only: %.2f (%.2f s vs %.2f s)\n", n, la / ea, la, ea, lf / ef, lf, ef }'

@@ -123,7 +123,7 @@ public sealed class EtcdRestoreCommandTests : EtcdTest
         await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", Endpoint, "--store", Store);
         var (past, _, pastErr) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir, "--to-revision", (revision + 100).ToString(System.Globalization.CultureInfo.InvariantCulture));
         var (before, _, _) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir, "--to-revision", "1");
-        var (noEtcd, _, noEtcdErr) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir, "--etcd-binary", "/nonexistent/etcd");
+        var (noEtcd, _, noEtcdErr) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir, "--etcdctl-binary", "/nonexistent/etcdctl");
 
         Assert.Equal(ExitCodes.StoreError, noFull);
         Assert.Contains("does not exist", noFullErr, StringComparison.Ordinal);
@@ -133,7 +133,7 @@ public sealed class EtcdRestoreCommandTests : EtcdTest
         Assert.Contains("past the newest", pastErr, StringComparison.Ordinal);
         Assert.Equal(ExitCodes.Refused, before);
         Assert.Equal(ExitCodes.Refused, noEtcd);
-        Assert.Contains("--etcd-binary", noEtcdErr, StringComparison.Ordinal);
+        Assert.Contains("--etcdctl-binary", noEtcdErr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(dataDir));
         Assert.Empty(Directory.GetDirectories(Dir.Path, ".never*"));
     }

@@ -34,19 +34,18 @@ internal static class EtcdRestoreCommand
         var member = new MemberOptions();
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the plan (which full snapshot, which deltas, bytes to read, target revision) and change nothing" };
         var force = new Option<bool>("--force") { Description = "Replace a non-empty data directory (its contents are moved to DIR.replaced-<time>, not deleted)" };
-        var scratch = new Option<string?>("--scratch-dir") { Description = "Where to replay (default: /dev/shm when it has room, else beside the data directory)" };
-        var etcdBinary = new Option<string?>("--etcd-binary") { Description = "etcd binary for the replay (default: etcd on PATH)" };
+        var scratch = new Option<string?>("--scratch-dir") { Description = "Where the database is written before it is laid out (default: /dev/shm when it has room, else beside the data directory)" };
         var etcdctlBinary = new Option<string?>("--etcdctl-binary") { Description = "etcdctl binary for laying out the data directory (default: etcdctl on PATH)" };
         var output = OutputFormats.Option();
         var command = new Command("restore",
-            "Restore an etcd data directory from the store: the newest full snapshot at or before the target, then its deltas, " +
-            "replayed revision by revision so that revisions equal the source's. Everything is verified before the data directory is touched.");
+            "Restore an etcd data directory from the store: the newest full snapshot at or before the target, then its deltas' revisions " +
+            "written into its database as etcd stores them, so that revisions equal the source's (no etcd runs). Everything is verified before the data directory is touched.");
         store.AddTo(command);
         command.Options.Add(dataDir);
         command.Options.Add(toRevision);
         command.Options.Add(toTime);
         member.AddTo(command);
-        foreach (var o in new Option[] { dryRun, force, scratch, etcdBinary, etcdctlBinary, output })
+        foreach (var o in new Option[] { dryRun, force, scratch, etcdctlBinary, output })
         {
             command.Options.Add(o);
         }
@@ -76,7 +75,6 @@ internal static class EtcdRestoreCommand
                 DataDir = parse.GetValue(dataDir)!,
                 Force = parse.GetValue(force),
                 ScratchDir = parse.GetValue(scratch),
-                EtcdBinary = parse.GetValue(etcdBinary),
                 EtcdctlBinary = parse.GetValue(etcdctlBinary),
                 Member = member.Read(parse),
             };

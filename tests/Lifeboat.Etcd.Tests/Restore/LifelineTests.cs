@@ -49,9 +49,10 @@ public sealed class LifelineTests
         Assert.Equal(7, wrapper.ExitCode);
     }
 
+    /// <summary>Processes whose command line starts with <paramref name="text"/> (the program itself, not a shell naming it).</summary>
     private static List<int> Mentioning(string text) =>
         [.. Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Select(n => int.Parse(n!, System.Globalization.CultureInfo.InvariantCulture))
-            .Where(p => Read($"/proc/{p}/cmdline").Contains(text, StringComparison.Ordinal))];
+            .Where(p => Read($"/proc/{p}/cmdline").StartsWith(text, StringComparison.Ordinal))];
 
     private static List<int> Children(int pid) =>
         [.. Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Select(n => int.Parse(n!, System.Globalization.CultureInfo.InvariantCulture))
