@@ -38,8 +38,27 @@ timed() {
   printf '%s: %.2f s, peak RSS %.0f MiB\n' "$name" "$took" "$((rss / 1024))"
 }
 
+# lifeboat_timed NAME CMD...: like timed, but the peak RSS is Lifeboat's own (VmHWM), not that of the etcdctl it runs
+# for the member layout, which maps the whole database (GNU time reports the largest process of the tree).
+lifeboat_timed() {
+  local name=$1 start end pid peak=0 hwm; shift
+  sync
+  start=$(date +%s.%N)
+  "$@" >"$dir/cmd.out" 2>"$dir/cmd.err" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    [[ -n "$hwm" && "$hwm" -gt "$peak" ]] && peak=$hwm
+    sleep 0.2
+  done
+  wait "$pid" || { cat "$dir/cmd.err" >&2; return 1; }
+  end=$(date +%s.%N)
+  took=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }')
+  printf '%s: %.2f s, Lifeboat peak RSS %.0f MiB (%s)\n' "$name" "$took" "$((peak / 1024))" "$(grep -o 'replayed in [0-9.]* s ([0-9]* events/s)' "$dir/cmd.out" || echo "no revisions")"
+}
+
 echo "== full + deltas (source at revision $source_revision)"
-timed "lifeboat etcd restore" ./lifeboat etcd restore --store "$dir/store" --data-dir "$dir/restored"
+lifeboat_timed "lifeboat etcd restore" ./lifeboat etcd restore --store "$dir/store" --data-dir "$dir/restored"
 lifeboat_all=$took
 db="$dir/restored/member/snap/db"
 restored_revision=$(ETCDCTL_API=3 etcdctl snapshot status "$db" -w json | sed -E 's/.*"revision":([0-9]+).*/\1/')
@@ -52,7 +71,7 @@ etcdctl_all=$took
 
 echo "== full snapshot only (revision $full_revision)"
 full=$(ls "$dir/store/etcd/"full-*.db | head -1)
-timed "lifeboat etcd restore --to-revision $full_revision" ./lifeboat etcd restore --store "$dir/store" --data-dir "$dir/restored-full" --to-revision "$full_revision"
+lifeboat_timed "lifeboat etcd restore --to-revision $full_revision" ./lifeboat etcd restore --store "$dir/store" --data-dir "$dir/restored-full" --to-revision "$full_revision"
 lifeboat_full=$took
 timed "etcdctl snapshot restore (the full snapshot)" env ETCDCTL_API=3 etcdctl snapshot restore "$full" \
   --data-dir "$dir/etcdctl-restored-full" --name default --initial-cluster "default=$peer" --initial-advertise-peer-urls "$peer"
