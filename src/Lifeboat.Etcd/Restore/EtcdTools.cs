@@ -155,8 +155,11 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
             }
         }
 
-        throw new RestoreRefusedException($"{name} is not installed, and restore needs it",
-            $"apt-get install -y etcd-server etcd-client (or pass {flag})");
+        throw name == "etcd"
+            ? new RestoreRefusedException("etcd is not installed, and this command starts it (etcd run, or etcd init --mode full, which proves a directory on a copy)",
+                $"apt-get install -y etcd-server (or pass {flag}); etcd init without --mode full and etcd restore do not need it")
+            : new RestoreRefusedException($"{name} is not installed, and restore lays out the member directory with it",
+                $"apt-get install -y etcd-client (or pass {flag})");
     }
 
     /// <summary>A temporary etcd: dispose stops it (its lifeline closed, then SIGKILL to what is left).</summary>

@@ -158,6 +158,27 @@ public sealed class RestoreFailureTests : EtcdTest
         KeyspaceComparison.AssertEqual(await KeyspaceComparison.ReadAsync(client, end), await KeyspaceComparison.ReadAsync(restoredClient, 0), end);
     }
 
+    [Fact]
+    public async Task Compact_UncompressedResult_IsAcceptedByEtcdctlSnapshotRestore_AndEtcdServesTheChainsEnd()
+    {
+        var (store, deltas) = await ChainAsync();
+        var end = deltas[^1].Name.LastRevision;
+
+        var compacted = await new EtcdRestorer(store).CompactAsync(await PlanAsync(store, RestoreTarget.Latest), Compression.None, null, null, default);
+
+        Assert.NotNull(compacted);
+        var file = Dir.Combine("store", compacted.Key);
+        var dataDir = Dir.Combine("by-etcdctl");
+        await Etcdctl.RestoreAsync(file, dataDir); // etcdctl checks the file's trailing SHA-256 here
+        await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
+        using var restoredClient = restored.CreateClient();
+        using var client = Etcd.CreateClient();
+        Assert.Equal(end, (await restoredClient.StatusAsync(null, default)).Header.Revision);
+        KeyspaceComparison.AssertEqual(await KeyspaceComparison.ReadAsync(client, end), await KeyspaceComparison.ReadAsync(restoredClient, 0), end);
+        var sourceHash = await client.HashKVAsync(end, null, default);
+        Assert.Equal(sourceHash.Hash, (await restoredClient.HashKVAsync(end, null, default)).Hash);
+    }
+
     private sealed class SyncProgress(Action<ReplayProgress> report) : IProgress<ReplayProgress>
     {
         public void Report(ReplayProgress value) => report(value);
