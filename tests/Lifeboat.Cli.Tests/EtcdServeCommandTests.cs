@@ -149,6 +149,9 @@ public sealed class EtcdServeCommandTests : EtcdTest
         using var sidecar = await RunningSidecar.StartReadyAsync("--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
             "--delta-period", "1s", "--buffer-dir", Dir.Combine("buffer"));
         var http = sidecar.Http;
+        // Ready is not yet leading: the outage must come after the chain began (its full snapshot is stored).
+        await Eventually.SucceedsAsync(async ct => (await SidecarProbe.LatestAsync(http, ct)).GetProperty("full").ValueKind == System.Text.Json.JsonValueKind.Object
+            ? 0 : throw new InvalidOperationException("no full snapshot yet"), TimeSpan.FromSeconds(60), "the chain's full snapshot");
 
         var aside = Dir.Combine("store-aside");
         Directory.Move(store, aside);

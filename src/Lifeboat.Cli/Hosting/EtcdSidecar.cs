@@ -259,7 +259,7 @@ internal sealed partial class EtcdSidecar(
             var tip = newest.Deltas.Count > 0 ? newest.Deltas[^1] : newest.Full;
             try
             {
-                _tipSha256 = (await ChainIdentity.ReadAsync(deltaStore, tip, cancellationToken)).Sha256;
+                _tipSha256 = await TipSha256Async(tip, cancellationToken);
                 var latestFull = chains.MaxBy(c => c.FirstTime)!;
                 state.Full(new LatestFull(latestFull.Full.Key, latestFull.Full.Name, latestFull.Full.Stored.Size), latestFull.FirstTime);
                 state.ResetReach(newest.LastRevision);
@@ -280,6 +280,24 @@ internal sealed partial class EtcdSidecar(
         _tipSha256 = full.Sha256;
         state.ResetReach(full.Name.LastRevision);
         return full.Name.LastRevision;
+    }
+
+    /// <summary>
+    /// The hash of the chain's last file, which the next delta records as the file it continues. When the store cannot
+    /// be read now (an outage, with deltas going to --buffer-dir), backing up goes on without it: that one delta records
+    /// no link, and a restore checks it by revision and cluster only (and says so).
+    /// </summary>
+    private async Task<byte[]?> TipSha256Async(StoredSnapshot tip, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await ChainIdentity.ReadAsync(deltaStore, tip, cancellationToken)).Sha256;
+        }
+        catch (StoreException ex)
+        {
+            Log.TipUnreadable(logger, tip.Key, ex.Message);
+            return null;
+        }
     }
 
     /// <summary>
@@ -512,6 +530,9 @@ internal sealed partial class EtcdSidecar(
 
         [LoggerMessage(2007, LogLevel.Error, "Retention failed: {Reason}")]
         public static partial void RetentionFailed(ILogger logger, string reason);
+
+        [LoggerMessage(2023, LogLevel.Warning, "The chain's last file {Key} cannot be read now ({Reason}); the next delta records no link to it")]
+        public static partial void TipUnreadable(ILogger logger, string key, string reason);
 
         [LoggerMessage(2022, LogLevel.Warning, "{Revisions} captured revisions ({Bytes} bytes) exceed what the sidecar keeps in memory; they are captured again from etcd's history")]
         public static partial void CarryDropped(ILogger logger, int revisions, long bytes);
