@@ -56,6 +56,12 @@ internal static class SidecarApi
             }
 
             var now = time.GetUtcNow();
+            if (!state.LeadershipKnown)
+            {
+                checks["leader"] = "not known yet: the sidecar is starting"; // a leader's sidecar is ready only once its chain has begun
+                return Results.Json(new { ready = false, leader = false, checks }, EtcdCommands.Json, statusCode: 503);
+            }
+
             if (!state.IsLeader)
             {
                 checks["full"] = checks["delta"] = "ok"; // a follower's sidecar does not write; the leader's does

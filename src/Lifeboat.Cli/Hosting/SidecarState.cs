@@ -99,5 +99,12 @@ internal sealed class SidecarState(TimeProvider time)
     /// <summary>Whether this sidecar's member is etcd's leader, and so the one writing snapshots.</summary>
     public bool IsLeader { get; private set; }
 
-    public void Leader(bool isLeader) => IsLeader = isLeader;
+    /// <summary>Whether the sidecar has asked etcd yet if its member leads: until then it cannot say it is ready.</summary>
+    public bool LeadershipKnown { get; private set; }
+
+    public void Leader(bool isLeader)
+    {
+        IsLeader = isLeader;
+        LeadershipKnown = true;
+    }
 }
