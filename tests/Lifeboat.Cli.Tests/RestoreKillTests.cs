@@ -48,7 +48,7 @@ public sealed class RestoreKillTests : EtcdTest
         }, TimeSpan.FromSeconds(60), "the restore to begin its work");
 
         // SIGKILL to Lifeboat (and the shell that started it): nothing of it runs on the way out.
-        foreach (var lifeboat in Children(restore.Id).Where(p => File.ReadAllText($"/proc/{p}/cmdline").Contains("lifeboat.dll", StringComparison.Ordinal)))
+        foreach (var lifeboat in Processes.ChildrenOf(restore.Id).Where(p => Processes.CommandLine(p).Contains("lifeboat.dll", StringComparison.Ordinal)))
         {
             Process.GetProcessById(lifeboat).Kill();
         }
@@ -68,20 +68,4 @@ public sealed class RestoreKillTests : EtcdTest
         Assert.True(Directory.Exists(alive));
         Assert.Equal(2, Directory.GetDirectories(scratch).Length);
     }
-
-    /// <summary>The processes whose parent is <paramref name="pid"/>.</summary>
-    private static List<int> Children(int pid) =>
-        Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Select(int.Parse!)
-            .Where(p =>
-            {
-                try
-                {
-                    var stat = File.ReadAllText($"/proc/{p}/stat");
-                    return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) == pid;
-                }
-                catch (IOException)
-                {
-                    return false;
-                }
-            }).ToList();
 }

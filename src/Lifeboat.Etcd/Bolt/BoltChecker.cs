@@ -20,7 +20,6 @@ namespace Lifeboat.Etcd.Bolt;
 /// </remarks>
 public static class BoltChecker
 {
-    private const uint Magic = BoltFormat.Magic;
     private const ushort BranchFlag = BoltFormat.BranchPage;
     private const ushort LeafFlag = BoltFormat.LeafPage;
     private const ushort MetaFlag = BoltFormat.MetaPage;
@@ -87,16 +86,10 @@ public static class BoltChecker
             Freelist(meta.Freelist);
         }
 
-        private Meta BestMeta(byte[] first)
+        private BoltFormat.Meta BestMeta(byte[] first)
         {
-            _pageSize = (int)BinaryPrimitives.ReadUInt32LittleEndian(first.AsSpan(HeaderSize + 8));
-            if (_pageSize is < 512 or > 1 << 20 || (_pageSize & (_pageSize - 1)) != 0)
-            {
-                // Page 0 may be the damaged one: bbolt then reads page 1 at the OS page size.
-                _pageSize = Environment.SystemPageSize;
-            }
-
-            var metas = new List<Meta>();
+            _pageSize = BoltFormat.PageSizeOrDefault(first);
+            var metas = new List<BoltFormat.Meta>();
             for (var id = 0; id < 2; id++)
             {
                 var page = ReadPages(id, 1);
@@ -109,20 +102,11 @@ public static class BoltChecker
             return metas.Count == 0 ? throw new DamageException("neither meta page is valid (magic, version or checksum)") : metas.MaxBy(m => m.TxId);
         }
 
-        private Meta? ReadMeta(byte[] page)
-        {
-            var m = page.AsSpan(HeaderSize);
-            if ((BinaryPrimitives.ReadUInt16LittleEndian(page.AsSpan(8)) & MetaFlag) == 0
-                || BinaryPrimitives.ReadUInt32LittleEndian(m) != Magic || BinaryPrimitives.ReadUInt32LittleEndian(m[4..]) != 2
-                || BinaryPrimitives.ReadUInt32LittleEndian(m[8..]) != _pageSize
-                || BoltFormat.Fnv1a64(m[..56]) != BinaryPrimitives.ReadUInt64LittleEndian(m[56..]))
-            {
-                return null;
-            }
-
-            return new Meta(BinaryPrimitives.ReadInt64LittleEndian(m[16..]), BinaryPrimitives.ReadUInt64LittleEndian(m[32..]),
-                BinaryPrimitives.ReadInt64LittleEndian(m[40..]), BinaryPrimitives.ReadInt64LittleEndian(m[48..]));
-        }
+        /// <summary>A valid meta record that is also flagged a meta page and agrees on the page size, or null.</summary>
+        private BoltFormat.Meta? ReadMeta(byte[] page) =>
+            (BinaryPrimitives.ReadUInt16LittleEndian(page.AsSpan(8)) & MetaFlag) != 0 && BoltFormat.ReadMeta(page) is { } meta && meta.PageSize == _pageSize
+                ? meta
+                : null;
 
         /// <summary>Reads page <paramref name="id"/> and the <paramref name="count"/> - 1 overflow pages after it.</summary>
         private byte[] ReadPages(long id, long count)
@@ -353,7 +337,5 @@ public static class BoltChecker
                 last = free;
             }
         }
-
-        private readonly record struct Meta(long Root, ulong Freelist, long HighWater, long TxId);
     }
 }

@@ -19,28 +19,9 @@ public sealed class BoltReader : IDisposable
         _file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         var first = new byte[HeaderSize + 64];
         RandomAccess.Read(_file, first, 0);
-        PageSize = (int)BinaryPrimitives.ReadUInt32LittleEndian(first.AsSpan(HeaderSize + 8));
-        if (PageSize is < 512 or > 1 << 20 || (PageSize & (PageSize - 1)) != 0)
-        {
-            PageSize = Environment.SystemPageSize; // page 0 damaged: bbolt reads page 1 at the OS page size
-        }
-
-        var best = (Root: -1L, TxId: -1L);
-        for (var id = 0; id < 2; id++)
-        {
-            var page = Read(id, 1);
-            var m = page.AsSpan(HeaderSize);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(m) == BoltFormat.Magic && BoltFormat.Fnv1a64(m[..56]) == BinaryPrimitives.ReadUInt64LittleEndian(m[56..])
-                && BinaryPrimitives.ReadInt64LittleEndian(m[48..]) > best.TxId)
-            {
-                best = (BinaryPrimitives.ReadInt64LittleEndian(m[16..]), BinaryPrimitives.ReadInt64LittleEndian(m[48..]));
-            }
-        }
-
-        if (best.Root < 0)
-        {
-            throw new InvalidDataException($"{path} is not a readable bbolt database (neither meta page is valid)");
-        }
+        PageSize = BoltFormat.PageSizeOrDefault(first);
+        var best = new[] { BoltFormat.ReadMeta(Read(0, 1)), BoltFormat.ReadMeta(Read(1, 1)) }.Where(m => m is not null).MaxBy(m => m!.Value.TxId)
+            ?? throw new InvalidDataException($"{path} is not a readable bbolt database (neither meta page is valid)");
 
         foreach (var (key, value, isBucket) in Walk(best.Root, null))
         {

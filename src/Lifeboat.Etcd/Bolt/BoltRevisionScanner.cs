@@ -50,7 +50,7 @@ public sealed class BoltRevisionScanner
     private readonly List<long> _leafRevisions = [];
     private readonly List<Capture> _captures = [];
     private readonly List<LeafElement> _elements = [];
-    private readonly Meta?[] _metas = new Meta?[2];
+    private readonly BoltFormat.Meta?[] _metas = new BoltFormat.Meta?[2];
     private (long[] Ids, long[] Revisions)? _leafRevisionIndex;
     private byte[] _block = new byte[MinHeaderBytes];
     private int _blockFill;
@@ -143,7 +143,7 @@ public sealed class BoltRevisionScanner
         {
             if (flags == MetaPage && _pageIndex < 2)
             {
-                _metas[_pageIndex] = ReadMeta(block);
+                _metas[_pageIndex] = BoltFormat.ReadMeta(block);
             }
             else if (flags is BranchPage or LeafPage)
             {
@@ -400,27 +400,8 @@ public sealed class BoltRevisionScanner
         return pageSize;
     }
 
-    private static Meta? ReadMeta(ReadOnlySpan<byte> page)
-    {
-        var m = page[PageHeaderSize..];
-        if (BinaryPrimitives.ReadUInt32LittleEndian(m) != Magic || BinaryPrimitives.ReadUInt32LittleEndian(m[4..]) != 2)
-        {
-            return null;
-        }
-
-        var checksum = BinaryPrimitives.ReadUInt64LittleEndian(m[56..]);
-        if (BoltFormat.Fnv1a64(m[..56]) != checksum)
-        {
-            return null;
-        }
-
-        return new Meta(BinaryPrimitives.ReadInt64LittleEndian(m[16..]), BinaryPrimitives.ReadInt64LittleEndian(m[48..]));
-    }
-
     private static IntegrityException Corrupt(string why) =>
         new($"the snapshot is not a readable etcd database: {why}", "take the snapshot again; if it repeats, check the etcd member's data");
-
-    private readonly record struct Meta(long Root, long TxId);
 
     private readonly record struct LeafElement(uint Flags, int KeyOffset, int KeyLength, int ValueOffset, int ValueLength);
 

@@ -127,7 +127,6 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
             AsideName = report.IsDamaged ? "damaged" : "replaced",
             DiscardPrevious = options.DiscardDamaged && report.IsDamaged,
             ScratchDir = options.ScratchDir,
-            EtcdBinary = options.EtcdBinary,
             EtcdctlBinary = options.EtcdctlBinary,
         }, progress, cancellationToken);
         foreach (var warning in restored.Warnings)

@@ -42,7 +42,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         var dataDir = Path.GetFullPath(options.DataDir);
         var nonEmpty = CheckDataDir(dataDir, options.Force);
         options.Member.Validate();
-        var tools = EtcdTools.Locate(options.EtcdBinary, options.EtcdctlBinary, needEtcd: false);
+        var tools = EtcdTools.Locate(etcdctl: options.EtcdctlBinary, needEtcd: false);
         var debris = RemoveAbandoned(dataDir, options.ScratchDir);
         using var scratchDir = CreateScratch(options.ScratchDir, dataDir, plan.Full.Stored.Size);
         var scratch = scratchDir.Path;

@@ -17,10 +17,9 @@ public sealed record RestoreOptions
     /// <summary>With <see cref="Force"/>: delete the previous contents once the restored directory is in place, instead of keeping them.</summary>
     public bool DiscardPrevious { get; init; }
 
-    /// <summary>Where to replay; null picks /dev/shm when it has room, else a directory beside the data directory.</summary>
+    /// <summary>Where the database is written before the layout; null picks /dev/shm when it has room, else a directory beside the data directory.</summary>
     public string? ScratchDir { get; init; }
 
-    public string? EtcdBinary { get; init; }
-
+    /// <summary>etcdctl, which lays out the member directory (no etcd runs in a restore).</summary>
     public string? EtcdctlBinary { get; init; }
 }

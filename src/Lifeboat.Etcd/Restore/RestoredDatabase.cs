@@ -48,12 +48,7 @@ public static class RestoredDatabase
         using var reader = new BoltReader(fullDb);
         await using var file = new FileStream(output, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
         using var writer = new BoltWriter(file, reader.PageSize);
-        var held = SnapshotRevision(reader);
-        if (held != fromRevision)
-        {
-            throw new ReplayDivergedException($"the full snapshot's database holds revision {held}, not the {fromRevision} the chain says");
-        }
-
+        var compacted = CompactionMark(reader);
         var current = fromRevision;
         long revisions = 0;
         long changes = 0;
@@ -72,13 +67,23 @@ public static class RestoredDatabase
                 continue;
             }
 
+            long newestKey = 0;
             foreach (var (key, value) in reader.Entries(bucket))
             {
                 writer.Add(key.Span, value.Span);
+                newestKey = bucket == KeyBucket ? BinaryPrimitives.ReadInt64BigEndian(key.Span) : 0;
             }
 
             if (bucket == KeyBucket)
             {
+                // What etcd will report for the snapshot's database: its newest revision key, or its compaction mark
+                // if later. Known once the key bucket is copied (keys sort by revision), before anything is appended.
+                var held = Math.Max(1, Math.Max(newestKey, compacted));
+                if (held != fromRevision)
+                {
+                    throw new ReplayDivergedException($"the full snapshot's database holds revision {held}, not the {fromRevision} the chain says");
+                }
+
                 var key = new byte[18];
                 await foreach (var record in records.WithCancellation(cancellationToken))
                 {
@@ -168,25 +173,18 @@ public static class RestoredDatabase
         return bytes;
     }
 
-    /// <summary>The revision etcd will report for the snapshot's database: its newest revision key, or its compaction mark if later.</summary>
-    private static long SnapshotRevision(BoltReader reader)
+    /// <summary>The snapshot's <c>finishedCompactRev</c> (0 when it was never compacted); <c>meta</c> is small.</summary>
+    private static long CompactionMark(BoltReader reader)
     {
-        long newest = 0;
-        foreach (var (key, _) in reader.Entries(KeyBucket))
-        {
-            newest = BinaryPrimitives.ReadInt64BigEndian(key.Span);
-        }
-
-        long compacted = 0;
         foreach (var (key, value) in reader.Entries(MetaBucket))
         {
             if (key.Span.SequenceEqual("finishedCompactRev"u8) && value.Length >= 17)
             {
-                compacted = BinaryPrimitives.ReadInt64BigEndian(value.Span);
+                return BinaryPrimitives.ReadInt64BigEndian(value.Span);
             }
         }
 
-        return Math.Max(1, Math.Max(newest, compacted));
+        return 0;
     }
 
     /// <summary>Appends one revision's changes to the key bucket, as etcd stores them.</summary>

@@ -29,16 +29,11 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
 
-    /// <param name="identity">
-    /// The cluster and member to record, when they are not the member's own: a compaction snapshots a scratch etcd that
-    /// holds another cluster's data.
-    /// </param>
-    public async Task<FullSnapshotResult> TakeAsync(Compression compression, IProgress<SnapshotProgress>? progress, CancellationToken cancellationToken,
-        (ulong ClusterId, ulong MemberId)? identity = null)
+    public async Task<FullSnapshotResult> TakeAsync(Compression compression, IProgress<SnapshotProgress>? progress, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         var status = await client.StatusAsync(null, cancellationToken);
-        var (clusterId, memberId) = identity ?? (status.Header.ClusterId, status.Header.MemberId);
+        var (clusterId, memberId) = (status.Header.ClusterId, status.Header.MemberId);
         var endpoint = client.CurrentEndpoint; // stream from the member we just asked, not one that may lag behind it
         EtcdLog.SnapshotStarted(_logger, endpoint.ToString(), status.Header.Revision, status.DbSize);
 
@@ -47,14 +42,7 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
         try
         {
             var (hash, fileHash, bolt) = await StreamAsync(endpoint, write.Content, compression, progress, b => dbBytes = b,
-                revision => new FullSnapshotIdentity
-                {
-                    FormatVersion = IdentityBlock.FormatVersion,
-                    ClusterId = clusterId,
-                    MemberId = memberId,
-                    Revision = revision,
-                    CreatedUnixSeconds = _time.GetUtcNow().ToUnixTimeSeconds(),
-                }, cancellationToken);
+                (clusterId, memberId), cancellationToken);
             if (bolt.Revision < status.Header.Revision)
             {
                 throw new IntegrityException(
@@ -118,19 +106,7 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
 
             databaseHash = sha.GetCurrentHash();
             bolt = scanner.Complete();
-            var block = IdentityBlock.Write(new FullSnapshotIdentity
-            {
-                FormatVersion = IdentityBlock.FormatVersion,
-                ClusterId = clusterId,
-                MemberId = memberId,
-                Revision = bolt.Revision,
-                CreatedUnixSeconds = time.GetUtcNow().ToUnixTimeSeconds(),
-            });
-            sha.AppendData(block);
-            fileHash = sha.GetHashAndReset();
-            await sink.WriteAsync(block, cancellationToken);
-            await sink.WriteAsync(fileHash, cancellationToken);
-            await sink.DisposeAsync(); // the compression's trailer, before the commit
+            fileHash = await SealAsync(sink, sha, clusterId, memberId, bolt.Revision, time, cancellationToken);
         }
         finally
         {
@@ -154,9 +130,33 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
         : SnapshotLayout.TryParse(stored.Key, out var actual) && actual with { EncryptionKeyId = null } == name ? (stored.Key, actual)
         : throw new InvalidOperationException($"the store committed {key} as {stored.Key}, which is not the same snapshot");
 
+    /// <summary>
+    /// Ends a full snapshot whose database has gone into <paramref name="sink"/> (and <paramref name="sha"/>): the
+    /// identity block, then the SHA-256 of database and block; then the compression's trailer, before the commit.
+    /// </summary>
+    /// <returns>The SHA-256 the file ends with.</returns>
+    private static async Task<byte[]> SealAsync(Stream sink, IncrementalHash sha, ulong clusterId, ulong memberId, long revision, TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var block = IdentityBlock.Write(new FullSnapshotIdentity
+        {
+            FormatVersion = IdentityBlock.FormatVersion,
+            ClusterId = clusterId,
+            MemberId = memberId,
+            Revision = revision,
+            CreatedUnixSeconds = time.GetUtcNow().ToUnixTimeSeconds(),
+        });
+        sha.AppendData(block);
+        var fileHash = sha.GetHashAndReset();
+        await sink.WriteAsync(block, cancellationToken);
+        await sink.WriteAsync(fileHash, cancellationToken);
+        await sink.DisposeAsync();
+        return fileHash;
+    }
+
     /// <returns>etcd's hash of the database, the hash that ends the file (over database and identity), and what the database holds.</returns>
     private async Task<(byte[] Hash, byte[] FileHash, BoltRevision Bolt)> StreamAsync(Uri endpoint, Stream destination, Compression compression,
-        IProgress<SnapshotProgress>? progress, Action<long> onBytes, Func<long, FullSnapshotIdentity> identity, CancellationToken cancellationToken)
+        IProgress<SnapshotProgress>? progress, Action<long> onBytes, (ulong ClusterId, ulong MemberId) identity, CancellationToken cancellationToken)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var scanner = new BoltRevisionScanner();
@@ -207,13 +207,7 @@ public sealed class FullSnapshotter(EtcdClient client, ISnapshotStore store, Tim
             }
 
             var bolt = scanner.Complete();
-            var block = IdentityBlock.Write(identity(bolt.Revision));
-            sha.AppendData(block);
-            var fileHash = sha.GetHashAndReset();
-            await sink.WriteAsync(block, cancellationToken);
-            await sink.WriteAsync(fileHash, cancellationToken);
-            await sink.DisposeAsync(); // writes the compression's trailer before the commit
-
+            var fileHash = await SealAsync(sink, sha, identity.ClusterId, identity.MemberId, bolt.Revision, _time, cancellationToken);
             return (computed, fileHash, bolt);
         }
         finally

@@ -22,13 +22,13 @@ public sealed class LifelineTests
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add($"sleep 999 | /bin/sh -c '{EtcdTools.Lifeline.Replace("'", "'\\''", StringComparison.Ordinal)}' sleep {seconds}");
         using var pipeline = Process.Start(psi)!;
-        var wrapped = await Eventually.SucceedsAsync(_ => Task.FromResult(Mentioning(marker) is { Count: > 0 } found ? found : throw new InvalidOperationException("not started")),
+        var wrapped = await Eventually.SucceedsAsync(_ => Task.FromResult(Processes.StartingWith(marker) is { Count: > 0 } found ? found : throw new InvalidOperationException("not started")),
             TimeSpan.FromSeconds(10), "the wrapped program to start");
-        var parent = Children(pipeline.Id).Single(p => File.ReadAllText($"/proc/{p}/cmdline").StartsWith("sleep\0999", StringComparison.Ordinal));
+        var parent = Processes.ChildrenOf(pipeline.Id).Single(p => Processes.CommandLine(p).StartsWith("sleep\0999", StringComparison.Ordinal));
 
         Process.GetProcessById(parent).Kill(); // SIGKILL: the lifeline's write end closes with it
 
-        await Eventually.SucceedsAsync(_ => Task.FromResult(Mentioning(marker).Count == 0 ? true : throw new InvalidOperationException("still running")),
+        await Eventually.SucceedsAsync(_ => Task.FromResult(Processes.StartingWith(marker).Count == 0 ? true : throw new InvalidOperationException("still running")),
             TimeSpan.FromSeconds(10), "the wrapped program to stop");
         await pipeline.WaitForExitAsync();
         Assert.Single(wrapped);
@@ -47,26 +47,5 @@ public sealed class LifelineTests
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await wrapper.WaitForExitAsync(timeout.Token);
         Assert.Equal(7, wrapper.ExitCode);
-    }
-
-    /// <summary>Processes whose command line starts with <paramref name="text"/> (the program itself, not a shell naming it).</summary>
-    private static List<int> Mentioning(string text) =>
-        [.. Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Select(n => int.Parse(n!, System.Globalization.CultureInfo.InvariantCulture))
-            .Where(p => Read($"/proc/{p}/cmdline").StartsWith(text, StringComparison.Ordinal))];
-
-    private static List<int> Children(int pid) =>
-        [.. Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Select(n => int.Parse(n!, System.Globalization.CultureInfo.InvariantCulture))
-            .Where(p => Read($"/proc/{p}/stat") is { Length: > 0 } stat && stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1] == pid.ToString(System.Globalization.CultureInfo.InvariantCulture))];
-
-    private static string Read(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (IOException)
-        {
-            return "";
-        }
     }
 }
