@@ -111,7 +111,7 @@ public sealed class EtcdRestoreCommandTests : EtcdTest
     }
 
     [Fact]
-    public async Task Restore_BadTargetsAndMissingTools_Exit7AndWriteNothing()
+    public async Task Restore_BadTargets_Exit7AndWriteNothing()
     {
         using var client = Etcd.CreateClient();
         var revision = await WriteAsync(client, "/t/a", "1");
@@ -123,7 +123,6 @@ public sealed class EtcdRestoreCommandTests : EtcdTest
         await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", Endpoint, "--store", Store);
         var (past, _, pastErr) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir, "--to-revision", (revision + 100).ToString(System.Globalization.CultureInfo.InvariantCulture));
         var (before, _, _) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir, "--to-revision", "1");
-        var (noEtcd, _, noEtcdErr) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", dataDir, "--etcdctl-binary", "/nonexistent/etcdctl");
 
         Assert.Equal(ExitCodes.StoreError, noFull);
         Assert.Contains("does not exist", noFullErr, StringComparison.Ordinal);
@@ -132,9 +131,49 @@ public sealed class EtcdRestoreCommandTests : EtcdTest
         Assert.Equal(ExitCodes.Refused, past);
         Assert.Contains("past the newest", pastErr, StringComparison.Ordinal);
         Assert.Equal(ExitCodes.Refused, before);
-        Assert.Equal(ExitCodes.Refused, noEtcd);
-        Assert.Contains("--etcdctl-binary", noEtcdErr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(dataDir));
         Assert.Empty(Directory.GetDirectories(Dir.Path, ".never*"));
+    }
+
+    /// <summary>
+    /// The container image has no etcd and no etcdctl: restore and init work with neither on PATH (only dotnet), and
+    /// etcd starts on what they wrote. init --mode full, which starts etcd, says what is missing.
+    /// </summary>
+    [Fact]
+    public async Task RestoreAndInit_NeedNoEtcdBinaries()
+    {
+        using var client = Etcd.CreateClient();
+        await WriteAsync(client, "/nobin/a", "1");
+        Assert.Equal(0, (await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", Endpoint, "--store", Store)).ExitCode);
+        await WriteAsync(client, "/nobin/b", "2");
+        var last = await WriteAsync(client, "/nobin/a", "3");
+        Assert.Equal(0, (await CliRunner.RunAsync("etcd", "snapshot", "delta", "--endpoints", Endpoint, "--store", Store)).ExitCode);
+
+        var bin = Dir.Combine("bin");
+        Directory.CreateDirectory(bin);
+        var dotnet = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "dotnet")).First(File.Exists);
+        File.CreateSymbolicLink(Path.Combine(bin, "dotnet"), new FileInfo(dotnet).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? dotnet);
+        await LifeboatShim.WriteAsync(Dir.Path);
+        var path = new Dictionary<string, string?> { ["PATH"] = bin };
+        var member = string.Join(' ', Member(LoopbackPorts.Next()));
+        var restored = Dir.Combine("restored");
+        var initialized = Dir.Combine("initialized");
+
+        var restore = await Shell.RunAsync($"./lifeboat etcd restore --store '{Store}' --data-dir '{restored}' {member}", Dir.Path, path);
+        var init = await Shell.RunAsync($"./lifeboat etcd init --store '{Store}' --data-dir '{initialized}' {member}", Dir.Path, path);
+        var full = await Shell.RunAsync($"./lifeboat etcd init --mode full --store '{Store}' --data-dir '{initialized}' {member}", Dir.Path, path);
+
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        Assert.True(init.ExitCode == 0, init.ToString());
+        Assert.Equal(ExitCodes.Refused, full.ExitCode);
+        Assert.Contains("etcd is not installed", full.Stderr, StringComparison.Ordinal);
+        foreach (var dataDir in new[] { restored, initialized })
+        {
+            await using var etcd = await EtcdServer.StartAsync(dataDir: dataDir);
+            using var restoredClient = etcd.CreateClient();
+            Assert.Equal(last, (await restoredClient.StatusAsync(null, default)).Header.Revision);
+            Assert.Equal("3", (await restoredClient.GetAsync("/nobin/a", default)).Kvs.Single().Value.ToStringUtf8());
+            Assert.Equal("2", (await restoredClient.GetAsync("/nobin/b", default)).Kvs.Single().Value.ToStringUtf8());
+        }
     }
 }

@@ -24,9 +24,8 @@ internal static class EtcdInitCommand
             DefaultValueFactory = _ => InitMode.Sanity,
         }.OneOf();
         var discard = new Option<bool>("--discard-damaged") { Description = "Delete a damaged data directory after restoring, instead of keeping it as DIR.damaged-<time>" };
-        var scratch = new Option<string?>("--scratch-dir") { Description = "Where to replay (default: /dev/shm when it has room) and to prove a copy of the data directory (default: beside it)" };
-        var etcdBinary = new Option<string?>("--etcd-binary") { Description = "etcd binary (default: etcd on PATH)" };
-        var etcdctlBinary = new Option<string?>("--etcdctl-binary") { Description = "etcdctl binary (default: etcdctl on PATH)" };
+        var scratch = new Option<string?>("--scratch-dir") { Description = "Where a restore reads the extracted snapshot (default: /dev/shm when it has room) and where --mode full proves a copy of the data directory (default: beside it)" };
+        var etcdBinary = new Option<string?>("--etcd-binary") { Description = "etcd binary for --mode full, which proves the directory by starting etcd on a copy (default: etcd on PATH); nothing else in init needs etcd" };
         var output = OutputFormats.Option();
         var command = new Command("init",
             "Check etcd's data directory before etcd starts and decide: missing, empty, damaged, or behind the store → restore the store's newest " +
@@ -35,7 +34,7 @@ internal static class EtcdInitCommand
         store.AddTo(command);
         command.Options.Add(dataDir);
         member.AddTo(command);
-        foreach (var o in new Option[] { state, mode, discard, scratch, etcdBinary, etcdctlBinary, output })
+        foreach (var o in new Option[] { state, mode, discard, scratch, etcdBinary, output })
         {
             command.Options.Add(o);
         }
@@ -51,7 +50,6 @@ internal static class EtcdInitCommand
                 DiscardDamaged = parse.GetValue(discard),
                 ScratchDir = parse.GetValue(scratch),
                 EtcdBinary = parse.GetValue(etcdBinary),
-                EtcdctlBinary = parse.GetValue(etcdctlBinary),
             };
             var initializer = new EtcdInitializer(store.Open(parse, context.Time, create: false), context.Time,
                 context.Loggers.CreateLogger("Lifeboat.Etcd.Init"));

@@ -34,8 +34,7 @@ internal static class EtcdRestoreCommand
         var member = new MemberOptions();
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the plan (which full snapshot, which deltas, bytes to read, target revision) and change nothing" };
         var force = new Option<bool>("--force") { Description = "Replace a non-empty data directory (its contents are moved to DIR.replaced-<time>, not deleted)" };
-        var scratch = new Option<string?>("--scratch-dir") { Description = "Where the database is written before it is laid out (default: /dev/shm when it has room, else beside the data directory)" };
-        var etcdctlBinary = new Option<string?>("--etcdctl-binary") { Description = "etcdctl binary for laying out the data directory (default: etcdctl on PATH)" };
+        var scratch = new Option<string?>("--scratch-dir") { Description = "Where the full snapshot is extracted to be read while the database is written (default: /dev/shm when it has room, else beside the data directory)" };
         var output = OutputFormats.Option();
         var command = new Command("restore",
             "Restore an etcd data directory from the store: the newest full snapshot at or before the target, then its deltas' revisions " +
@@ -45,7 +44,7 @@ internal static class EtcdRestoreCommand
         command.Options.Add(toRevision);
         command.Options.Add(toTime);
         member.AddTo(command);
-        foreach (var o in new Option[] { dryRun, force, scratch, etcdctlBinary, output })
+        foreach (var o in new Option[] { dryRun, force, scratch, output })
         {
             command.Options.Add(o);
         }
@@ -75,7 +74,6 @@ internal static class EtcdRestoreCommand
                 DataDir = parse.GetValue(dataDir)!,
                 Force = parse.GetValue(force),
                 ScratchDir = parse.GetValue(scratch),
-                EtcdctlBinary = parse.GetValue(etcdctlBinary),
                 Member = member.Read(parse),
             };
             var result = await CountProgress.RunAsync(context, "restore",

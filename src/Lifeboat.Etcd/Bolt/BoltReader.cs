@@ -12,7 +12,7 @@ public sealed class BoltReader : IDisposable
 {
     private const int HeaderSize = BoltFormat.PageHeaderSize;
     private readonly SafeFileHandle _file;
-    private readonly Dictionary<string, (long Root, byte[]? Inline)> _buckets = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Root, byte[]? Inline, long InlineOffset)> _buckets = new(StringComparer.Ordinal);
 
     public BoltReader(string path)
     {
@@ -23,12 +23,12 @@ public sealed class BoltReader : IDisposable
         var best = new[] { BoltFormat.ReadMeta(Read(0, 1)), BoltFormat.ReadMeta(Read(1, 1)) }.Where(m => m is not null).MaxBy(m => m!.Value.TxId)
             ?? throw new InvalidDataException($"{path} is not a readable bbolt database (neither meta page is valid)");
 
-        foreach (var (key, value, isBucket) in Walk(best.Root, null))
+        foreach (var (key, value, isBucket, offset) in Walk(best.Root, null, 0))
         {
             if (isBucket && value.Length >= 16)
             {
                 var root = BinaryPrimitives.ReadInt64LittleEndian(value.Span);
-                _buckets[System.Text.Encoding.UTF8.GetString(key.Span)] = (root, root == 0 ? value[16..].ToArray() : null);
+                _buckets[System.Text.Encoding.UTF8.GetString(key.Span)] = (root, root == 0 ? value[16..].ToArray() : null, offset + 16);
             }
         }
     }
@@ -51,7 +51,7 @@ public sealed class BoltReader : IDisposable
             yield break;
         }
 
-        foreach (var (key, value, isBucket) in Walk(b.Root, b.Inline))
+        foreach (var (key, value, isBucket, _) in Walk(b.Root, b.Inline, b.InlineOffset))
         {
             if (isBucket)
             {
@@ -62,24 +62,48 @@ public sealed class BoltReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// Where the value of <paramref name="key"/> in a top-level bucket lies in the file, so that a value can be
+    /// replaced in place by one of the same length (bbolt keeps no checksum of its data pages). Null when absent.
+    /// </summary>
+    public (long Offset, int Length)? ValueLocation(string bucket, ReadOnlySpan<byte> key)
+    {
+        if (!_buckets.TryGetValue(bucket, out var b))
+        {
+            return null;
+        }
+
+        foreach (var (k, value, isBucket, offset) in Walk(b.Root, b.Inline, b.InlineOffset))
+        {
+            if (!isBucket && k.Span.SequenceEqual(key))
+            {
+                return (offset, value.Length);
+            }
+        }
+
+        return null;
+    }
+
     public void Dispose() => _file.Dispose();
 
-    private IEnumerable<(ReadOnlyMemory<byte> Key, ReadOnlyMemory<byte> Value, bool IsBucket)> Walk(long root, byte[]? inline)
+    /// <summary>Every element under a bucket's root, with the file offset of its value.</summary>
+    /// <param name="inlineOffset">Where an inline bucket's page lies in the file.</param>
+    private IEnumerable<(ReadOnlyMemory<byte> Key, ReadOnlyMemory<byte> Value, bool IsBucket, long ValueOffset)> Walk(long root, byte[]? inline, long inlineOffset)
     {
-        var stack = new Stack<(byte[] Page, int Next)>();
-        stack.Push((inline ?? ReadNode(root), 0));
+        var stack = new Stack<(byte[] Page, int Next, long Offset)>();
+        stack.Push(inline is null ? (ReadNode(root), 0, root * PageSize) : (inline, 0, inlineOffset));
         while (stack.Count > 0)
         {
-            var (page, next) = stack.Pop();
+            var (page, next, pageOffset) = stack.Pop();
             var flags = BinaryPrimitives.ReadUInt16LittleEndian(page.AsSpan(8));
             int count = BinaryPrimitives.ReadUInt16LittleEndian(page.AsSpan(10));
             if ((flags & BoltFormat.BranchPage) != 0)
             {
                 if (next < count)
                 {
-                    stack.Push((page, next + 1));
+                    stack.Push((page, next + 1, pageOffset));
                     var child = BinaryPrimitives.ReadInt64LittleEndian(page.AsSpan(HeaderSize + (next * 16) + 8));
-                    stack.Push((ReadNode(child), 0));
+                    stack.Push((ReadNode(child), 0, child * PageSize));
                 }
 
                 continue;
@@ -97,7 +121,8 @@ public sealed class BoltReader : IDisposable
                 var keyStart = at + (int)BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan(at + 4));
                 var keySize = (int)BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan(at + 8));
                 var valueSize = (int)BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan(at + 12));
-                yield return (page.AsMemory(keyStart, keySize), page.AsMemory(keyStart + keySize, valueSize), (elementFlags & BoltFormat.BucketLeafFlag) != 0);
+                yield return (page.AsMemory(keyStart, keySize), page.AsMemory(keyStart + keySize, valueSize), (elementFlags & BoltFormat.BucketLeafFlag) != 0,
+                    pageOffset + keyStart + keySize);
             }
         }
     }

@@ -37,8 +37,6 @@ public sealed record InitOptions
     public string? ScratchDir { get; init; }
 
     public string? EtcdBinary { get; init; }
-
-    public string? EtcdctlBinary { get; init; }
 }
 
 /// <summary>What init found, decided and did.</summary>
@@ -85,9 +83,18 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
         var decision = InitPolicy.Decide(report, context);
         var shouldProve = report.Condition == DataDirCondition.Healthy
             && (options.Mode == InitMode.Full || decision.Action == InitAction.Restore); // the WAL may hold what the db lacks
+        if (shouldProve && options.Mode != InitMode.Full && options.EtcdBinary is null && !EtcdTools.IsInstalled)
+        {
+            // The shipped image has no etcd. Restoring over a healthy directory that is behind the store is decided
+            // from its database alone; the directory is kept aside (DIR.replaced-<time>), so nothing is lost if its
+            // WAL held more.
+            Log.NotProved(_logger, dataDir);
+            shouldProve = false;
+        }
+
         if (shouldProve)
         {
-            var tools = EtcdTools.Locate(options.EtcdBinary, options.EtcdctlBinary);
+            var tools = EtcdTools.Locate(options.EtcdBinary);
             using (var scratch = ScratchDirectory.Create(options.ScratchDir ?? Path.GetDirectoryName(dataDir) ?? Path.GetTempPath(), "init", _time.GetUtcNow()))
             {
                 report = await DataDirInspector.ProveAsync(dataDir, report, tools, scratch.Path, cancellationToken);
@@ -127,7 +134,6 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
             AsideName = report.IsDamaged ? "damaged" : "replaced",
             DiscardPrevious = options.DiscardDamaged && report.IsDamaged,
             ScratchDir = options.ScratchDir,
-            EtcdctlBinary = options.EtcdctlBinary,
         }, progress, cancellationToken);
         foreach (var warning in restored.Warnings)
         {
@@ -192,6 +198,10 @@ public sealed partial class EtcdInitializer(ISnapshotStore store, TimeProvider? 
 
         [LoggerMessage(3010, LogLevel.Warning, "Restoring without a check of origin: {Warning}")]
         public static partial void Unchecked(ILogger logger, string warning);
+
+        [LoggerMessage(3012, LogLevel.Warning,
+            "etcd is not installed, so {DataDir} was not proved by starting etcd on a copy: revisions its WAL holds past its database are not counted (install etcd-server, or pass --etcd-binary, to count them)")]
+        public static partial void NotProved(ILogger logger, string dataDir);
 
         [LoggerMessage(3003, LogLevel.Warning, "Restored {DataDir} to revision {Revision}; previous contents: {KeptAs}")]
         public static partial void Restored(ILogger logger, string dataDir, long revision, string keptAs);

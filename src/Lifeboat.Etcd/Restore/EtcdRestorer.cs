@@ -12,22 +12,23 @@ using Lifeboat.Etcd.Snapshots;
 namespace Lifeboat.Etcd.Restore;
 
 /// <summary>
-/// Restores an etcd data directory from a store: the database of the plan's full snapshot with its deltas' revisions
-/// written into it by Lifeboat itself (no etcd runs), then laid out with the requested membership.
+/// Restores an etcd data directory from a store, with no etcd binary: the database of the plan's full snapshot with its
+/// deltas' revisions written into it by Lifeboat itself, and the member's WAL and raft snapshot for the requested
+/// membership (<see cref="MemberLayout"/>), as <c>etcdctl snapshot restore</c> would lay them out.
 /// </summary>
 /// <remarks>
 /// Order of work, so that nothing is touched before everything is known to be good:
 /// <list type="number">
-/// <item>refuse a non-empty data directory without --force, and a missing etcdctl;</item>
+/// <item>refuse a non-empty data directory without --force, and member flags etcd would refuse;</item>
 /// <item>verify the full snapshot (its trailing SHA-256, decompressing on the way) and every delta the plan needs
 /// (structure, contiguity, SHA-256), and that they belong together (<see cref="ChainIdentity"/>: one etcd cluster,
 /// each delta continuing the file before it);</item>
-/// <item>in a scratch directory (tmpfs when it has room): write the database at the target in one streaming pass
-/// (<see cref="RestoredDatabase"/>: the snapshot's buckets copied, every revision appended as etcd stores it);</item>
-/// <item><c>etcdctl snapshot restore</c> of the resulting database with the requested member flags into a sibling of
-/// the data directory, then swap it into place (moving any previous contents aside).</item>
+/// <item>in a hidden sibling of the data directory: the member's WAL and raft snapshot, and the database at the
+/// target — written in one streaming pass from the extracted snapshot (<see cref="RestoredDatabase"/>: the snapshot's
+/// buckets copied, every revision appended as etcd stores it), or, without deltas, the extracted snapshot itself with
+/// its consistent index set;</item>
+/// <item>swap it into place (moving any previous contents aside), with every file and directory synced first.</item>
 /// </list>
-/// The member directory (WAL, raft snapshot, membership) is still laid out by Debian's <c>etcdctl snapshot restore</c>.
 /// </remarks>
 public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null)
 {
@@ -42,35 +43,53 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         var dataDir = Path.GetFullPath(options.DataDir);
         var nonEmpty = CheckDataDir(dataDir, options.Force);
         options.Member.Validate();
-        var tools = EtcdTools.Locate(etcdctl: options.EtcdctlBinary, needEtcd: false);
+        var parent = Path.GetDirectoryName(dataDir) ?? throw new RestoreRefusedException($"{dataDir} has no parent directory", null);
         var debris = RemoveAbandoned(dataDir, options.ScratchDir);
-        using var scratchDir = CreateScratch(options.ScratchDir, dataDir, plan.Full.Stored.Size);
+        var replay = NeedsReplay(plan);
+        // Without deltas the extracted database is the restored one: extracted beside the data directory, it is then
+        // moved into the layout by a rename. With deltas it is only read, so it goes where reading is fastest.
+        using var scratchDir = CreateScratch(options.ScratchDir ?? (replay || !Directory.Exists(parent) ? null : parent), dataDir, plan.Full.Stored.Size);
         var scratch = scratchDir.Path;
         var (fullDb, _, checks) = await VerifyAsync(plan, scratch, progress, cancellationToken);
         var warnings = debris.Select(d => $"removed {d}, left by a restore that was killed midway").Concat(checks).ToList();
-        var database = fullDb;
-        var revision = plan.FullRevision;
-        long revisions = 0;
-        long changes = 0;
-        var replayStarted = _time.GetTimestamp();
-        if (NeedsReplay(plan))
-        {
-            database = Path.Combine(scratch, "restored.db");
-            (revision, revisions, changes) = await WriteDatabaseAsync(plan, fullDb, database, progress, cancellationToken);
-        }
 
-        var replayDuration = _time.GetElapsedTime(replayStarted);
-
-        // Lay out the requested member beside the data directory, then swap it in.
-        progress?.Report(ReplayProgress.Step(RestorePhase.Layout));
-        var parent = Path.GetDirectoryName(dataDir) ?? throw new RestoreRefusedException($"{dataDir} has no parent directory", null);
+        // Everything is verified: the member directory is written in a hidden sibling of the data directory, then
+        // swapped into place.
         Directory.CreateDirectory(parent);
         var partial = Path.Combine(parent, $".{Path.GetFileName(dataDir)}{ScratchDirectory.PartialMarker}{Guid.NewGuid():N}");
         scratchDir.RecordPartial(partial);
         try
         {
-            await tools.RestoreDatabaseAsync(database, partial, options.Member, cancellationToken);
+            MemberLayout.CreatePrivateDirectory(partial);
+            var layout = MemberLayout.Write(partial, options.Member);
+            var database = MemberLayout.DatabasePath(partial);
+            var consistentIndex = MemberLayout.ConsistentIndex(options.Member);
+            var revision = plan.FullRevision;
+            long revisions = 0;
+            long changes = 0;
+            var replayStarted = _time.GetTimestamp();
+            if (replay)
+            {
+                (revision, revisions, changes) = await WriteDatabaseAsync(plan, fullDb, database, consistentIndex, progress, cancellationToken);
+            }
+            else if (RestoredDatabase.TrySetConsistentIndex(fullDb, consistentIndex))
+            {
+                MemberLayout.PlaceDatabase(partial, fullDb);
+            }
+            else
+            {
+                // A database without etcd's 8-byte consistent index (not one etcd wrote): rewritten with one.
+                await WriteDatabaseAsync(plan, fullDb, database, consistentIndex, progress, cancellationToken);
+            }
+
+            MemberLayout.PlaceDatabase(partial, null);
+
+            var replayDuration = _time.GetElapsedTime(replayStarted);
+            progress?.Report(ReplayProgress.Step(RestorePhase.Layout));
+            Core.IO.DirectorySync.Flush(Path.GetDirectoryName(database)!);
+            Core.IO.DirectorySync.Flush(partial);
             var replaced = SwapIntoPlace(partial, dataDir, nonEmpty, options.AsideName);
+            Core.IO.DirectorySync.Flush(parent);
             if (replaced is not null && options.DiscardPrevious)
             {
                 Directory.Delete(replaced, recursive: true);
@@ -79,7 +98,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
 
             return new RestoreResult(dataDir, revision, plan.Full.Key, plan.Deltas.Count, revisions, changes, replayDuration,
                 _time.GetElapsedTime(started), replaced)
-            { Warnings = warnings };
+            { Warnings = warnings, MemberId = layout.Member, ClusterId = layout.Cluster };
         }
         finally
         {
@@ -155,7 +174,7 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
         var scratch = owned.Path;
         var (fullDb, identity, _) = await VerifyAsync(plan, scratch, progress, cancellationToken);
         var database = Path.Combine(scratch, "compacted.db");
-        var (revision, _, _) = await WriteDatabaseAsync(plan, fullDb, database, progress, cancellationToken);
+        var (revision, _, _) = await WriteDatabaseAsync(plan, fullDb, database, null, progress, cancellationToken);
         // The written database is the snapshot: streamed to the store as any full snapshot is, with the chain's identity.
         progress?.Report(ReplayProgress.Step(RestorePhase.Layout));
         var result = await FullSnapshotter.StoreDatabaseAsync(store, database, compression, identity, _time, cancellationToken);
@@ -166,11 +185,11 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
 
     /// <summary>Writes the database at the plan's target: the full snapshot's, with the deltas' revisions appended (<see cref="RestoredDatabase"/>).</summary>
     private async Task<(long Revision, long Revisions, long Changes)> WriteDatabaseAsync(RestorePlan plan, string fullDb, string database,
-        IProgress<ReplayProgress>? progress, CancellationToken cancellationToken)
+        long? consistentIndex, IProgress<ReplayProgress>? progress, CancellationToken cancellationToken)
     {
         progress?.Report(new ReplayProgress(0, 0, plan.StopAtRevision == long.MaxValue ? null : plan.StopAtRevision - plan.FullRevision));
         var outcome = await RestoredDatabase.WriteAsync(fullDb, database, ReadAllAsync(plan.Deltas, cancellationToken), plan.FullRevision,
-            plan.StopAtRevision, plan.StopAtTime, progress, cancellationToken);
+            plan.StopAtRevision, plan.StopAtTime, consistentIndex, progress, cancellationToken);
         File.Delete(fullDb);
         return outcome;
     }

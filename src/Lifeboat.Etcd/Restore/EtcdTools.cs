@@ -8,45 +8,20 @@ using Lifeboat.Etcd.Client;
 namespace Lifeboat.Etcd.Restore;
 
 /// <summary>
-/// Debian's etcd binaries as restore uses them: <c>etcdctl snapshot restore</c> to lay out a data directory from a
-/// database file, and a temporary etcd on random loopback ports to replay deltas into.
+/// Debian's etcd, for what has to run it: <c>etcd run</c>, and <c>etcd init --mode full</c>, which proves a data
+/// directory by starting etcd on a copy, on random loopback ports. Restore, compaction and init's restore need no etcd
+/// binary at all (<see cref="MemberLayout"/>, <see cref="RestoredDatabase"/>).
 /// </summary>
-public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
+public sealed class EtcdTools(string etcdBinary)
 {
     public string EtcdBinary { get; } = etcdBinary;
 
-    public string EtcdctlBinary { get; } = etcdctlBinary;
+    /// <summary>Finds <c>etcd</c> (an explicit path first, then PATH).</summary>
+    /// <exception cref="RestoreRefusedException">It is missing.</exception>
+    public static EtcdTools Locate(string? etcd = null) => new(Find("etcd", etcd, "--etcd-binary"));
 
-    /// <summary>Finds <c>etcd</c> and <c>etcdctl</c> (explicit paths first, then PATH).</summary>
-    /// <exception cref="RestoreRefusedException">One of them is missing.</exception>
-    /// <param name="needEtcd">False when only etcdctl is run (a restore lays out the member with it; no etcd is started).</param>
-    public static EtcdTools Locate(string? etcd = null, string? etcdctl = null, bool needEtcd = true) =>
-        new(needEtcd ? Find("etcd", etcd, "--etcd-binary") : "", Find("etcdctl", etcdctl, "--etcdctl-binary"));
-
-    /// <summary>
-    /// Runs <c>etcdctl snapshot restore</c> of <paramref name="database"/> into <paramref name="dataDir"/> (which must not exist).
-    /// </summary>
-    /// <param name="database">
-    /// A bare bbolt database (no trailing hash): Lifeboat verified the snapshot's hash while extracting it, or the
-    /// database comes from a data directory, which carries none.
-    /// </param>
-    public async Task RestoreDatabaseAsync(string database, string dataDir, MemberFlags member, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(member);
-        List<string> args =
-        [
-            "snapshot", "restore", database, "--data-dir", dataDir, "--name", member.Name,
-            "--initial-cluster", member.InitialCluster, "--initial-cluster-token", member.InitialClusterToken,
-            "--initial-advertise-peer-urls", member.InitialAdvertisePeerUrls, "--skip-hash-check",
-        ];
-        var (code, output) = await RunAsync(EtcdctlBinary, args, cancellationToken);
-        if (code != 0)
-        {
-            var why = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
-            throw new RestoreRefusedException($"etcdctl snapshot restore failed ({code}): {why}",
-                "check the member flags (--name, --initial-cluster, --initial-advertise-peer-urls) against each other");
-        }
-    }
+    /// <summary>Whether <c>etcd</c> is on PATH.</summary>
+    public static bool IsInstalled => Search("etcd") is not null;
 
     /// <summary>Starts etcd on an existing data directory, bound to random loopback ports, and waits until it serves.</summary>
     /// <param name="extraArgs">More etcd flags, e.g. <c>--force-new-cluster</c> to start a copy of one member alone.</param>
@@ -121,22 +96,6 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<string> args, CancellationToken cancellationToken)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.Environment["ETCDCTL_API"] = "3";
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-        return (process.ExitCode, await stdout + await stderr);
-    }
-
     private static string Find(string name, string? explicitPath, string flag)
     {
         if (explicitPath is not null)
@@ -146,21 +105,19 @@ public sealed class EtcdTools(string etcdBinary, string etcdctlBinary)
                 : throw new RestoreRefusedException($"{flag} '{explicitPath}' does not exist", $"point {flag} at the {name} binary");
         }
 
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        if (Search(name) is { } found)
         {
-            var path = Path.Combine(dir, name);
-            if (File.Exists(path))
-            {
-                return path;
-            }
+            return found;
         }
 
-        throw name == "etcd"
-            ? new RestoreRefusedException("etcd is not installed, and this command starts it (etcd run, or etcd init --mode full, which proves a directory on a copy)",
-                $"apt-get install -y etcd-server (or pass {flag}); etcd init without --mode full and etcd restore do not need it")
-            : new RestoreRefusedException($"{name} is not installed, and restore lays out the member directory with it",
-                $"apt-get install -y etcd-client (or pass {flag})");
+        throw new RestoreRefusedException("etcd is not installed, and this command starts it (etcd run, or etcd init --mode full, which proves a directory on a copy)",
+            $"apt-get install -y etcd-server (or pass {flag}); etcd init without --mode full, etcd restore and snapshot compact do not need it");
     }
+
+    private static string? Search(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, name))
+            .FirstOrDefault(File.Exists);
 
     /// <summary>A temporary etcd: dispose stops it (its lifeline closed, then SIGKILL to what is left).</summary>
     public sealed class TemporaryEtcd(Process process, Uri clientUrl) : IAsyncDisposable

@@ -26,7 +26,7 @@ public sealed record MemberFlags
         }
 
         var advertised = InitialAdvertisePeerUrls.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(u => Uri.TryCreate(u, UriKind.Absolute, out var x) ? x.ToString().TrimEnd('/') : u)
+            .Select(u => CheckUrl(u, "--initial-advertise-peer-urls"))
             .ToHashSet(StringComparer.Ordinal);
         if (!advertised.SetEquals(own))
         {
@@ -41,7 +41,10 @@ public sealed record MemberFlags
         }
     }
 
-    /// <summary>The members of --initial-cluster with their peer URLs (normalized without a trailing slash).</summary>
+    /// <summary>
+    /// The members of --initial-cluster with their peer URLs, as written: etcd hashes them as strings into the member
+    /// ids and stores them as they are.
+    /// </summary>
     /// <exception cref="RestoreRefusedException">An entry is not NAME=URL.</exception>
     public IReadOnlyDictionary<string, HashSet<string>> Members()
     {
@@ -49,7 +52,7 @@ public sealed record MemberFlags
         foreach (var entry in InitialCluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var eq = entry.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0 || !Uri.TryCreate(entry[(eq + 1)..], UriKind.Absolute, out var url))
+            if (eq <= 0 || !Uri.TryCreate(entry[(eq + 1)..].Trim(), UriKind.Absolute, out _))
             {
                 throw new RestoreRefusedException($"--initial-cluster entry '{entry}' is not NAME=URL",
                     "write --initial-cluster as name1=http://host1:2380,name2=http://host2:2380");
@@ -60,9 +63,38 @@ public sealed record MemberFlags
                 members[entry[..eq]] = urls = [];
             }
 
-            urls.Add(url.ToString().TrimEnd('/'));
+            urls.Add(CheckUrl(entry[(eq + 1)..].Trim(), "--initial-cluster"));
         }
 
         return members;
+    }
+
+    /// <summary>
+    /// A peer URL as etcd accepts one (types.NewURLs): http, https, unix or unixs, an explicit host:port, no path. etcd
+    /// refuses anything else at start, so a restore refuses it before any work.
+    /// </summary>
+    private static string CheckUrl(string url, string flag)
+    {
+        var fix = $"write each URL in {flag} as scheme://host:port, as etcd requires (for example http://10.0.0.1:2380)";
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https" or "unix" or "unixs"))
+        {
+            throw new RestoreRefusedException($"{flag} URL '{url}' is not an http, https, unix or unixs URL", fix);
+        }
+
+        var afterScheme = url[(url.IndexOf("://", StringComparison.Ordinal) is var s and >= 0 ? s + 3 : 0)..];
+        var slash = afterScheme.IndexOfAny(['/', '?', '#']);
+        var authority = slash < 0 ? afterScheme : afterScheme[..slash];
+        if (slash >= 0)
+        {
+            throw new RestoreRefusedException($"{flag} URL '{url}' has a path; etcd takes peer URLs without one", fix);
+        }
+
+        var colon = authority.LastIndexOf(':');
+        if (colon < 0 || colon == authority.Length - 1 || authority.EndsWith(']'))
+        {
+            throw new RestoreRefusedException($"{flag} URL '{url}' has no port", fix);
+        }
+
+        return url;
     }
 }

@@ -19,7 +19,4 @@ public sealed record RestoreOptions
 
     /// <summary>Where the database is written before the layout; null picks /dev/shm when it has room, else a directory beside the data directory.</summary>
     public string? ScratchDir { get; init; }
-
-    /// <summary>etcdctl, which lays out the member directory (no etcd runs in a restore).</summary>
-    public string? EtcdctlBinary { get; init; }
 }

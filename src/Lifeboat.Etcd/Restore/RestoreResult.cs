@@ -23,4 +23,10 @@ public sealed record RestoreResult(
 {
     /// <summary>What could not be checked (files written before Lifeboat recorded their origin); the restore went ahead.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>The restored member's id, as etcd derives it from the member flags.</summary>
+    public ulong MemberId { get; init; }
+
+    /// <summary>The id of the cluster the restored member belongs to (a new cluster: the flags', not the source's).</summary>
+    public ulong ClusterId { get; init; }
 }

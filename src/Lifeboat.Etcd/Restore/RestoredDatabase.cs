@@ -36,13 +36,20 @@ public static class RestoredDatabase
     private const string MetaBucket = "meta";
     private const int ProgressEvery = 4096;
 
+    private static ReadOnlySpan<byte> ConsistentIndexKey => "consistent_index"u8;
+
     /// <summary>Writes <paramref name="output"/> from the full snapshot's database and the records after it.</summary>
     /// <param name="records">The plan's delta records, in order (verified beforehand); they may start at or before <paramref name="fromRevision"/>.</param>
     /// <param name="fromRevision">The revision the full snapshot holds.</param>
+    /// <param name="consistentIndex">
+    /// The raft index the restored member's log starts after (<see cref="MemberLayout.ConsistentIndex"/>), written as
+    /// <c>meta</c>'s <c>consistent_index</c>; null keeps the snapshot's (a compacted snapshot is no member's yet).
+    /// </param>
     /// <returns>The revision reached and the revisions and changes appended.</returns>
     /// <exception cref="ReplayDivergedException">The snapshot is not at <paramref name="fromRevision"/>, or the records jump.</exception>
     public static async Task<(long Revision, long Revisions, long Changes)> WriteAsync(string fullDb, string output, IAsyncEnumerable<RevisionRecord> records,
-        long fromRevision, long stopAtRevision, DateTimeOffset? stopAtTime, IProgress<ReplayProgress>? progress, CancellationToken cancellationToken)
+        long fromRevision, long stopAtRevision, DateTimeOffset? stopAtTime, long? consistentIndex, IProgress<ReplayProgress>? progress,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(records);
         using var reader = new BoltReader(fullDb);
@@ -56,13 +63,20 @@ public static class RestoredDatabase
         var stopMicros = stopAtTime?.ToUnixTimeMilliseconds() * 1000;
         var grantedTtls = new Dictionary<long, long>();
         var usedLeases = new HashSet<long>();
-        var buckets = reader.Buckets.Union([KeyBucket, LeaseBucket]).Order(StringComparer.Ordinal).ToList();
+        var buckets = reader.Buckets.Union([KeyBucket, LeaseBucket, MetaBucket]).Order(StringComparer.Ordinal).ToList();
         foreach (var bucket in buckets)
         {
             writer.BeginBucket(System.Text.Encoding.UTF8.GetBytes(bucket));
             if (bucket == LeaseBucket)
             {
                 WriteLeases(writer, reader, usedLeases, grantedTtls);
+                writer.EndBucket();
+                continue;
+            }
+
+            if (bucket == MetaBucket && consistentIndex is { } index)
+            {
+                WriteMeta(writer, reader, index);
                 writer.EndBucket();
                 continue;
             }
@@ -123,6 +137,7 @@ public static class RestoredDatabase
 
         writer.Complete();
         await file.FlushAsync(cancellationToken);
+        file.Flush(flushToDisk: true);
         progress?.Report(new ReplayProgress(revisions, changes, total));
         return (current, revisions, changes);
     }
@@ -158,6 +173,60 @@ public static class RestoredDatabase
         }
 
         WriteMissingBefore(long.MaxValue);
+    }
+
+    /// <summary>
+    /// Sets the consistent index of a database in place (etcd writes it as an 8-byte big-endian value), as
+    /// <c>etcdctl snapshot restore</c> does to the database it lays out: a full snapshot restored without deltas is
+    /// then used as it was extracted, with no second pass over it.
+    /// </summary>
+    /// <returns>False when the database holds no 8-byte consistent index to overwrite (then it has to be rewritten).</returns>
+    public static bool TrySetConsistentIndex(string database, long index)
+    {
+        long offset;
+        using (var reader = new BoltReader(database))
+        {
+            if (reader.ValueLocation(MetaBucket, ConsistentIndexKey) is not { Length: 8 } location)
+            {
+                return false;
+            }
+
+            offset = location.Offset;
+        }
+
+        using var file = File.OpenHandle(database, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        var value = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(value, index);
+        RandomAccess.Write(file, value, offset);
+        RandomAccess.FlushToDisk(file);
+        return true;
+    }
+
+    /// <summary>The snapshot's <c>meta</c> bucket with <c>consistent_index</c> set (added in key order when missing).</summary>
+    private static void WriteMeta(BoltWriter writer, BoltReader reader, long index)
+    {
+        var value = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(value, index);
+        var written = false;
+        foreach (var (key, existing) in reader.Entries(MetaBucket))
+        {
+            var order = key.Span.SequenceCompareTo(ConsistentIndexKey);
+            if (!written && order >= 0)
+            {
+                writer.Add(ConsistentIndexKey, value);
+                written = true;
+            }
+
+            if (order != 0)
+            {
+                writer.Add(key.Span, existing.Span);
+            }
+        }
+
+        if (!written)
+        {
+            writer.Add(ConsistentIndexKey, value);
+        }
     }
 
     /// <summary>A <c>leasepb.Lease</c> as etcd 3.4 stores it: ID (field 1) and TTL (field 2).</summary>
