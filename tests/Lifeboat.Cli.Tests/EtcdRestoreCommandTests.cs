@@ -176,4 +176,77 @@ public sealed class EtcdRestoreCommandTests : EtcdTest
             Assert.Equal("2", (await restoredClient.GetAsync("/nobin/b", default)).Kvs.Single().Value.ToStringUtf8());
         }
     }
+
+    /// <summary>
+    /// A three-member cluster restored member by member, each with its own flags as its pod would pass them: the
+    /// members form one cluster, elect a leader, hold the source's revision and report the source's HashKV, and take
+    /// writes that every member then serves.
+    /// </summary>
+    [Fact]
+    public async Task ThreeMembers_RestoredOneByOne_FormTheCluster_WithTheSourcesHash()
+    {
+        using var client = Etcd.CreateClient();
+        for (var i = 0; i < 200; i++)
+        {
+            await WriteAsync(client, $"/three/{i % 40}", $"v{i}");
+        }
+
+        Assert.Equal(0, (await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", Endpoint, "--store", Store)).ExitCode);
+        for (var i = 0; i < 100; i++)
+        {
+            await WriteAsync(client, $"/three/{i % 60}", $"w{i}");
+        }
+
+        await client.DeleteRangeAsync(new Lifeboat.Etcd.Protocol.DeleteRangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("/three/1") }, default);
+        var last = await WriteAsync(client, "/three/last", "x");
+        Assert.Equal(0, (await CliRunner.RunAsync("etcd", "snapshot", "delta", "--endpoints", Endpoint, "--store", Store)).ExitCode);
+        var sourceHash = (await client.HashKVAsync(last, null, default)).Hash;
+
+        var members = Enumerable.Range(0, 3).Select(i => (Name: $"m{i}", Client: LoopbackPorts.Next(), Peer: LoopbackPorts.Next(), Dir: Dir.Combine($"m{i}"))).ToList();
+        var initialCluster = string.Join(',', members.Select(m => $"{m.Name}=http://127.0.0.1:{m.Peer}"));
+        foreach (var m in members)
+        {
+            var (code, _, stderr) = await CliRunner.RunAsync("etcd", "restore", "--store", Store, "--data-dir", m.Dir, "--name", m.Name,
+                "--initial-cluster", initialCluster, "--initial-cluster-token", "restored-cluster", "--initial-advertise-peer-urls", $"http://127.0.0.1:{m.Peer}");
+            Assert.True(code == 0, stderr);
+        }
+
+        var servers = await Task.WhenAll(members.Select(m => EtcdServer.StartMemberAsync(m.Name, m.Client, m.Peer, initialCluster, "restored-cluster", m.Dir)));
+        try
+        {
+            var clients = servers.Select(s => s.CreateClient(commandTimeout: TimeSpan.FromSeconds(5))).ToList();
+            var statuses = await Eventually.SucceedsAsync(async ct =>
+            {
+                var all = await Task.WhenAll(clients.Select(c => c.StatusAsync(null, ct)));
+                return all.All(s => s.Leader != 0 && s.Leader == all[0].Leader) ? all : throw new InvalidOperationException("no common leader yet");
+            }, TimeSpan.FromSeconds(30), "the restored members to elect a leader");
+            Assert.Equal(3, statuses.Select(s => s.Header.MemberId).Distinct().Count());
+            Assert.Single(statuses.Select(s => s.Header.ClusterId).Distinct());
+            foreach (var c in clients)
+            {
+                var hash = await c.HashKVAsync(last, null, default);
+                Assert.Equal(sourceHash, hash.Hash);
+            }
+
+            var written = await clients[0].PutAsync("/three/after", "together", default);
+            foreach (var c in clients)
+            {
+                await Eventually.SucceedsAsync(async ct => (await c.GetAsync("/three/after", ct)).Header.Revision >= written.Header.Revision
+                    ? 0 : throw new InvalidOperationException("not applied yet"), TimeSpan.FromSeconds(10), "the write to reach every member");
+                Assert.Equal("together", (await c.GetAsync("/three/after", default)).Kvs.Single().Value.ToStringUtf8());
+            }
+
+            foreach (var c in clients)
+            {
+                c.Dispose();
+            }
+        }
+        finally
+        {
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync();
+            }
+        }
+    }
 }
