@@ -70,6 +70,42 @@ public sealed partial class DockerfileBuildTests
         var version = await Shell.RunAsync($"dotnet '{cli}' version", root.Path);
         Assert.True(version.ExitCode == 0, version.ToString());
         Assert.StartsWith("lifeboat ", version.Stdout, StringComparison.Ordinal);
+        await RestoreAndInit_WithThePublishedCli_AndNoEtcdOnPath(root, cli);
+    }
+
+    /// <summary>
+    /// The image carries no etcd and no etcdctl: the CLI as the build stage published it restores and initializes a
+    /// data directory with only <c>dotnet</c> on PATH, and etcd starts on what it wrote.
+    /// </summary>
+    private static async Task RestoreAndInit_WithThePublishedCli_AndNoEtcdOnPath(TempDirectory root, string cli)
+    {
+        await using var source = await EtcdServer.StartAsync();
+        using var sourceClient = source.CreateClient();
+        await sourceClient.PutAsync("/image/a", "1", default);
+        var store = Path.Combine(root.Path, "store");
+        var (code, _, stderr) = await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", source.ClientUrl.ToString(), "--store", store);
+        Assert.True(code == 0, stderr);
+        var revision = (await sourceClient.PutAsync("/image/b", "2", default)).Header.Revision;
+        (code, _, stderr) = await CliRunner.RunAsync("etcd", "snapshot", "delta", "--endpoints", source.ClientUrl.ToString(), "--store", store);
+        Assert.True(code == 0, stderr);
+
+        var bin = Path.Combine(root.Path, "bin");
+        Directory.CreateDirectory(bin);
+        var dotnet = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "dotnet")).First(File.Exists);
+        File.CreateSymbolicLink(Path.Combine(bin, "dotnet"), new FileInfo(dotnet).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? dotnet);
+        var peer = $"http://127.0.0.1:{LoopbackPorts.Next()}";
+        var member = $"--name m --initial-cluster m={peer} --initial-advertise-peer-urls {peer}";
+        foreach (var command in new[] { "restore", "init" })
+        {
+            var dataDir = Path.Combine(root.Path, command);
+            var run = await Shell.RunAsync($"dotnet '{cli}' etcd {command} --store '{store}' --data-dir '{dataDir}' {member}", root.Path,
+                new Dictionary<string, string?> { ["PATH"] = bin });
+            Assert.True(run.ExitCode == 0, $"etcd {command} in the image\n{run}");
+            await using var restored = await EtcdServer.StartAsync(dataDir: dataDir);
+            using var client = restored.CreateClient();
+            Assert.Equal(revision, (await client.StatusAsync(null, default)).Header.Revision);
+            Assert.Equal("2", (await client.GetAsync("/image/b", default)).Kvs.Single().Value.ToStringUtf8());
+        }
     }
 
     [Fact]

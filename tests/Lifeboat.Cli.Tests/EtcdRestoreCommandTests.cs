@@ -167,11 +167,21 @@ public sealed class EtcdRestoreCommandTests : EtcdTest
         Assert.True(init.ExitCode == 0, init.ToString());
         Assert.Equal(ExitCodes.Refused, full.ExitCode);
         Assert.Contains("etcd is not installed", full.Stderr, StringComparison.Ordinal);
-        foreach (var dataDir in new[] { restored, initialized })
+
+        // A healthy single member behind the store is proved by starting etcd on a copy, where etcd is installed;
+        // without it, init decides from the database, says so, and keeps the directory it replaces.
+        var newer = await WriteAsync(client, "/nobin/c", "4");
+        Assert.Equal(0, (await CliRunner.RunAsync("etcd", "snapshot", "delta", "--endpoints", Endpoint, "--store", Store)).ExitCode);
+        var behind = await Shell.RunAsync($"./lifeboat etcd init --store '{Store}' --data-dir '{initialized}' {member}", Dir.Path, path);
+        Assert.True(behind.ExitCode == 0, behind.ToString());
+        Assert.Contains("was not proved by starting etcd", behind.Stderr, StringComparison.Ordinal);
+        Assert.Single(Directory.GetDirectories(Dir.Path, "initialized.replaced-*"));
+
+        foreach (var (dataDir, revision) in new[] { (restored, last), (initialized, newer) })
         {
             await using var etcd = await EtcdServer.StartAsync(dataDir: dataDir);
             using var restoredClient = etcd.CreateClient();
-            Assert.Equal(last, (await restoredClient.StatusAsync(null, default)).Header.Revision);
+            Assert.Equal(revision, (await restoredClient.StatusAsync(null, default)).Header.Revision);
             Assert.Equal("3", (await restoredClient.GetAsync("/nobin/a", default)).Kvs.Single().Value.ToStringUtf8());
             Assert.Equal("2", (await restoredClient.GetAsync("/nobin/b", default)).Kvs.Single().Value.ToStringUtf8());
         }
