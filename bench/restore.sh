@@ -2,7 +2,7 @@
 # Benchmark for issues 3 and 18: restore of a ~800 MB full snapshot plus ~400k delta revisions (2 KB values, one
 # event per revision) with `lifeboat etcd restore`, which writes the database at the target itself, against
 # `etcdctl snapshot restore` of a snapshot of the *resulting* database: the time etcd's own tool needs for the same
-# bytes, in the same run. Also a full-only restore against `etcdctl snapshot restore` of that full snapshot.
+# bytes, in the same run. Lifeboat writes the member directory (WAL, raft snapshot) itself, as etcdctl would. Also a full-only restore against `etcdctl snapshot restore` of that full snapshot.
 # Prints the ratios and Lifeboat's peak RSS. Targets (issue 18): ratio <= 1.5, peak RSS <= 300 MB, full-only <= 1.0x.
 # For reference: replay through a temporary etcd took 101.5 s here (4.2k revisions/s); etcd-backup-restore 133-227 s.
 # Usage: bench/restore.sh      env: FULL_KEYS (200000), DELTA_EVENTS (400000), VALUE_BYTES (2048), BENCH_DIR
@@ -38,8 +38,8 @@ timed() {
   printf '%s: %.2f s, peak RSS %.0f MiB\n' "$name" "$took" "$((rss / 1024))"
 }
 
-# lifeboat_timed NAME CMD...: like timed, but the peak RSS is Lifeboat's own (VmHWM), not that of the etcdctl it runs
-# for the member layout, which maps the whole database (GNU time reports the largest process of the tree).
+# lifeboat_timed NAME CMD...: like timed, but the peak RSS is read from Lifeboat's own /proc status (VmHWM), and the
+# line says how many revisions were written and how fast. Lifeboat runs no other program (no etcd, no etcdctl).
 lifeboat_timed() {
   local name=$1 start end pid peak=0 hwm; shift
   sync

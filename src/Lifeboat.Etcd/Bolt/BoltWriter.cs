@@ -35,7 +35,9 @@ public sealed class BoltWriter : IDisposable
     private readonly MemoryStream _node = new();
     private readonly List<(int KeyOffset, int KeyLength, int ValueLength)> _elements = [];
     private byte[]? _bucket;
-    private byte[]? _lastKey;
+    private byte[] _lastKey = new byte[64];
+    private int _lastKeyLength = -1; // none yet in this bucket
+    private long _position = -1; // where the output stands, when known: pages written in order need no seek
     private long _nextPage = 3; // 0 and 1: meta; 2: the freelist
     private bool _completed;
 
@@ -74,7 +76,7 @@ public sealed class BoltWriter : IDisposable
         }
 
         _bucket = name.ToArray();
-        _lastKey = null;
+        _lastKeyLength = -1;
     }
 
     /// <summary>Adds the next key of the current bucket; keys must come in strictly increasing order.</summary>
@@ -85,7 +87,7 @@ public sealed class BoltWriter : IDisposable
             throw new InvalidOperationException("begin a bucket first");
         }
 
-        if (key.IsEmpty || (_lastKey is not null && key.SequenceCompareTo(_lastKey) <= 0))
+        if (key.IsEmpty || (_lastKeyLength >= 0 && key.SequenceCompareTo(_lastKey.AsSpan(0, _lastKeyLength)) <= 0))
         {
             throw new ArgumentException("keys must be non-empty and in strictly increasing order", nameof(key));
         }
@@ -96,7 +98,13 @@ public sealed class BoltWriter : IDisposable
         }
 
         AddElement(key, value);
-        _lastKey = key.ToArray();
+        if (key.Length > _lastKey.Length)
+        {
+            _lastKey = new byte[Math.Max(key.Length, _lastKey.Length * 2)];
+        }
+
+        key.CopyTo(_lastKey);
+        _lastKeyLength = key.Length;
     }
 
     /// <summary>Ends the current bucket: writes its last leaf and its branch pages.</summary>
@@ -275,7 +283,15 @@ public sealed class BoltWriter : IDisposable
 
     private void WriteAt(long page, byte[] bytes)
     {
-        _output.Position = page * _pageSize;
+        // Seeking a buffered stream flushes its buffer: pages written one after the other (all but the meta pages)
+        // are left to coalesce into large writes.
+        var at = page * _pageSize;
+        if (at != _position)
+        {
+            _output.Position = at;
+        }
+
         _output.Write(bytes);
+        _position = at + bytes.Length;
     }
 }

@@ -86,10 +86,10 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
 
             var replayDuration = _time.GetElapsedTime(replayStarted);
             progress?.Report(ReplayProgress.Step(RestorePhase.Layout));
-            Core.IO.DirectorySync.Flush(Path.GetDirectoryName(database)!);
-            Core.IO.DirectorySync.Flush(partial);
+            Core.IO.FileSync.Directory(Path.GetDirectoryName(database)!);
+            Core.IO.FileSync.Directory(partial);
             var replaced = SwapIntoPlace(partial, dataDir, nonEmpty, options.AsideName);
-            Core.IO.DirectorySync.Flush(parent);
+            Core.IO.FileSync.Directory(parent);
             if (replaced is not null && options.DiscardPrevious)
             {
                 Directory.Delete(replaced, recursive: true);
@@ -316,7 +316,8 @@ public sealed class EtcdRestorer(ISnapshotStore store, TimeProvider? time = null
     private async Task<FileIdentity> ExtractFullAsync(StoredSnapshot full, string path, Action<long>? storedBytesRead, CancellationToken cancellationToken)
     {
         await using var input = await OpenAsync(full, cancellationToken, storedBytesRead);
-        await using var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0);
+        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0);
+        await using var output = new Core.IO.WritebackStream(file);
         FullSnapshotReader.Result result;
         try
         {

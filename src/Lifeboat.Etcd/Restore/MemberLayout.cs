@@ -134,9 +134,9 @@ public static class MemberLayout
         }));
         wal.Record(SnapshotRecord, Snapshot(commit, 1));
         WriteSynced(Path.Combine(walDir, $"{0:x16}-{0:x16}.wal"), wal.ToArray(), WalSegmentBytes);
-        Core.IO.DirectorySync.Flush(walDir);
-        Core.IO.DirectorySync.Flush(snapDir);
-        Core.IO.DirectorySync.Flush(member);
+        Core.IO.FileSync.Directory(walDir);
+        Core.IO.FileSync.Directory(snapDir);
+        Core.IO.FileSync.Directory(member);
         return (own, cluster);
     }
 

@@ -53,8 +53,8 @@ public static class RestoredDatabase
     {
         ArgumentNullException.ThrowIfNull(records);
         using var reader = new BoltReader(fullDb);
-        await using var file = new FileStream(output, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
-        using var writer = new BoltWriter(file, reader.PageSize);
+        await using var file = new FileStream(output, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20);
+        using var writer = new BoltWriter(new Core.IO.WritebackStream(file), reader.PageSize);
         var compacted = CompactionMark(reader);
         var current = fromRevision;
         long revisions = 0;

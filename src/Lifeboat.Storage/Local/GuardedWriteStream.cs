@@ -15,7 +15,7 @@ namespace Lifeboat.Storage.Local;
 /// </remarks>
 internal sealed class GuardedWriteStream(FileStream inner, string root) : WriteOnlyStream
 {
-    /// <summary>Writeback is started behind the writer every this many bytes (see <see cref="NativeMethods.StartWriteback"/>).</summary>
+    /// <summary>Writeback is started behind the writer every this many bytes (see <see cref="Core.IO.FileSync.StartWriteback"/>).</summary>
     private const long WritebackChunk = 8 << 20;
 
     private long _written;
@@ -42,7 +42,7 @@ internal sealed class GuardedWriteStream(FileStream inner, string root) : WriteO
             _written += buffer.Length;
             if (_written - _writebackStarted >= WritebackChunk)
             {
-                NativeMethods.StartWriteback(inner.SafeFileHandle, _writebackStarted, _written - _writebackStarted);
+                Core.IO.FileSync.StartWriteback(inner.SafeFileHandle, _writebackStarted, _written - _writebackStarted);
                 _writebackStarted = _written;
             }
         }

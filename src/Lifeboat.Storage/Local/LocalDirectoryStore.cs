@@ -125,7 +125,7 @@ public sealed class LocalDirectoryStore : ISnapshotStore
             var dir = Path.GetDirectoryName(path)!;
             if (Directory.Exists(dir))
             {
-                Core.IO.DirectorySync.Flush(dir);
+                Core.IO.FileSync.Directory(dir);
             }
         });
         return Task.CompletedTask;
@@ -162,7 +162,7 @@ public sealed class LocalDirectoryStore : ISnapshotStore
             }
 
             File.Move(tempPath, path, overwrite);
-            Core.IO.DirectorySync.Flush(dir);
+            Core.IO.FileSync.Directory(dir);
             return new StoredObject(key, length, File.GetLastWriteTimeUtc(path));
         });
     }
