@@ -1,26 +1,23 @@
-using NCrontab;
+using Cronos;
 
 namespace Lifeboat.Core.Scheduling;
 
 /// <summary>
-/// When full snapshots are due: a 5-field cron expression (minute hour day-of-month month day-of-week) or
-/// <c>@hourly</c>, <c>@daily</c>/<c>@midnight</c>, <c>@weekly</c>, <c>@monthly</c>, evaluated in a time zone (UTC
-/// unless given). Pure: every answer is computed from the times passed in.
+/// When full snapshots are due: a 5-field cron expression (minute hour day-of-month month day-of-week) or a macro
+/// (<c>@hourly</c>, <c>@daily</c>/<c>@midnight</c>, <c>@weekly</c>, <c>@monthly</c>, <c>@yearly</c>), evaluated in a time
+/// zone (UTC unless given). Pure: every answer is computed from the times passed in.
 /// </summary>
+/// <remarks>
+/// Cronos evaluates the expression in the zone, daylight saving time included: a time that does not exist on the day
+/// the clocks go forward (02:30 in Europe/Berlin on the last Sunday of March) runs at the first valid time after it
+/// (03:00), and a time that exists twice when they go back runs once, at its first occurrence. Expressions that fire
+/// every few minutes or hours keep firing through the repeated hour, as cron does.
+/// </remarks>
 public sealed class FullSnapshotSchedule
 {
-    private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["@hourly"] = "0 * * * *",
-        ["@daily"] = "0 0 * * *",
-        ["@midnight"] = "0 0 * * *",
-        ["@weekly"] = "0 0 * * 0",
-        ["@monthly"] = "0 0 1 * *",
-    };
+    private readonly CronExpression _cron;
 
-    private readonly CrontabSchedule _cron;
-
-    private FullSnapshotSchedule(string expression, CrontabSchedule cron, TimeZoneInfo zone)
+    private FullSnapshotSchedule(string expression, CronExpression cron, TimeZoneInfo zone)
     {
         Expression = expression;
         _cron = cron;
@@ -35,10 +32,13 @@ public sealed class FullSnapshotSchedule
     public static FullSnapshotSchedule Parse(string expression, string? timeZone = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(expression);
-        var text = Aliases.GetValueOrDefault(expression.Trim(), expression.Trim());
-        var cron = CrontabSchedule.TryParse(text, new CrontabSchedule.ParseOptions { IncludingSeconds = false })
-            ?? throw new ArgumentException(
+        var text = expression.Trim();
+        if (!CronExpression.TryParse(text, CronFormat.Standard, out var cron))
+        {
+            throw new ArgumentException(
                 $"'{expression}' is not a schedule: write 5 cron fields (minute hour day month weekday, e.g. \"0 0 * * *\") or @hourly/@daily/@weekly/@monthly");
+        }
+
         TimeZoneInfo zone;
         try
         {
@@ -53,17 +53,14 @@ public sealed class FullSnapshotSchedule
             throw new ArgumentException($"time zone '{timeZone}' is not valid on this machine: use an IANA name such as Europe/Berlin, or UTC");
         }
 
-        return new FullSnapshotSchedule(expression.Trim(), cron, zone);
+        return new FullSnapshotSchedule(text, cron, zone);
     }
 
-    /// <summary>The first scheduled time strictly after <paramref name="after"/>.</summary>
-    public DateTimeOffset NextAfter(DateTimeOffset after)
-    {
-        var local = TimeZoneInfo.ConvertTime(after, TimeZone);
-        var next = _cron.GetNextOccurrence(local.DateTime);
-        var offset = TimeZone.GetUtcOffset(next);
-        return new DateTimeOffset(next, offset).ToUniversalTime();
-    }
+    /// <summary>The first scheduled time strictly after <paramref name="after"/>, in UTC.</summary>
+    /// <exception cref="ArgumentException">The expression never fires again (e.g. 30 February).</exception>
+    public DateTimeOffset NextAfter(DateTimeOffset after) =>
+        _cron.GetNextOccurrence(after, TimeZone)?.ToUniversalTime()
+        ?? throw new ArgumentException($"schedule '{Expression}' has no time after {after.UtcDateTime:u}");
 
     /// <summary>
     /// The latest scheduled time at or before <paramref name="now"/> (the slot a job started for that schedule belongs
@@ -74,21 +71,14 @@ public sealed class FullSnapshotSchedule
     {
         foreach (var window in new[] { TimeSpan.FromHours(1), TimeSpan.FromDays(1), TimeSpan.FromDays(8), TimeSpan.FromDays(32), TimeSpan.FromDays(367) })
         {
-            DateTimeOffset? latest = null;
-            var at = now - window - TimeSpan.FromMinutes(1);
-            while (NextAfter(at) is var next && next <= now)
+            var occurrences = _cron.GetOccurrences(now - window, now, TimeZone, fromInclusive: true, toInclusive: true);
+            if (occurrences.Select(o => (DateTimeOffset?)o).LastOrDefault() is { } latest)
             {
-                latest = next;
-                at = next;
-            }
-
-            if (latest is { } found)
-            {
-                return found;
+                return latest.ToUniversalTime();
             }
         }
 
-        throw new ArgumentException($"schedule '{Expression}' has no time in the year before {now:u}");
+        throw new ArgumentException($"schedule '{Expression}' has no time in the year before {now.UtcDateTime:u}");
     }
 
     /// <summary>

@@ -359,6 +359,10 @@ public sealed class GrpcTransport : IDisposable
             (not null, _) when https && reason == HttpRequestError.SecureConnectionError =>
                 ($"TLS with {name} failed: {socket.Message}",
                  "if etcd serves plain HTTP on that port, use http://; otherwise check --cacert/--cert/--key", true),
+            // TLS 1.3: etcd refuses the client's certificate after the client considers the handshake done, and a
+            // reset under the first request is how that refusal sometimes arrives.
+            (not null, _) when https && socket.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted =>
+                ($"etcd at {name} reset the TLS connection before answering ({socket.Message})", clientCertHint, true),
             (not null, _) when !handshake =>
                 ($"cannot connect to etcd at {name}: {socket.Message}",
                  https ? "check that etcd is running and reachable; if it serves plain HTTP on that port, use http://" : "check that etcd is running and reachable",
