@@ -125,6 +125,8 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
         {
             await foreach (var record in WatchAsync(afterRevision, deadline.Token))
             {
+                // The deadline is for a watch that stalls, not for a long backlog: every revision received restarts it.
+                deadline.CancelAfter(options.CatchUpTimeout);
                 pending.Add(record);
                 pendingBytes += DeltaFile.SizeOf(record);
                 last = record.Revision;
@@ -144,7 +146,7 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new EtcdException(Grpc.GrpcStatusCode.DeadlineExceeded,
-                $"the watch did not catch up with etcd within {options.CatchUpTimeout.TotalSeconds:0} s (at revision {last} of {target})",
+                $"the watch received nothing from etcd for {options.CatchUpTimeout.TotalSeconds:0} s (at revision {last} of {target})",
                 "etcd may be overloaded; try again", client.CurrentEndpoint.ToString());
         }
 

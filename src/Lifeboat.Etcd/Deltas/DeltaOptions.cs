@@ -17,7 +17,7 @@ public sealed record DeltaOptions
     /// <summary>Compression of stored deltas.</summary>
     public Compression Compression { get; init; } = Compression.None;
 
-    /// <summary>How long a one-shot capture may take to catch up with etcd before giving up.</summary>
+    /// <summary>How long a one-shot capture may go without receiving a revision from etcd before giving up (a long backlog that keeps arriving never times out).</summary>
     public TimeSpan CatchUpTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>TTL granted on restore to a lease whose TTL was unknown at capture (it was gone when first seen).</summary>
