@@ -182,9 +182,8 @@ internal static partial class EtcdServeCommand
 
         using var client = new EtcdClient(options.Etcd, logger);
         var state = new SidecarState(context.Time);
-        using var metrics = new SidecarMetrics(state, context.Time);
-        using var exporter = new PrometheusExporter(meter => ReferenceEquals(meter, metrics.Meter));
-        var primary = new MeteredStore(StoreLocation.Open(options.Store, context.Time, create: true, logger), metrics.Meter);
+        var metrics = new SidecarMetrics(state, context.Time);
+        var primary = new MeteredStore(StoreLocation.Open(options.Store, context.Time, create: true, logger), metrics.Factory);
         using var buffer = options.BufferDir is { } bufferDir
             ? await BufferedStore.OpenAsync(primary, bufferDir, options.BufferMaxBytes, EtcdSidecar.BufferGate(state, primary), logger, cancellationToken)
             : null;
@@ -198,7 +197,7 @@ internal static partial class EtcdServeCommand
         var deltaStore = EncryptedStore.Wrap((ISnapshotStore?)buffer ?? primary, options.Keys);
         using var sidecar = new EtcdSidecar(options, store, deltaStore, client, state, metrics, context.Time, logger);
         var initialization = new InitializationService(options.Init, store, client, options.Etcd.Endpoints[0], context.Time, logger);
-        SidecarApi.Map(app, options, sidecar, state, client, store, buffer, initialization, exporter, context.Time);
+        SidecarApi.Map(app, options, sidecar, state, client, store, buffer, initialization, metrics, context.Time);
         try
         {
             await app.StartAsync(cancellationToken);

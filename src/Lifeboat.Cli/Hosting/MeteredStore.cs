@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Lifeboat.Core.Errors;
 using Lifeboat.Core.Storage;
@@ -9,10 +8,10 @@ namespace Lifeboat.Cli.Hosting;
 /// Counts what the sidecar asks of its store: <c>lifeboat_store_operations_total{operation}</c> and
 /// <c>lifeboat_store_errors_total{operation,kind}</c>. Behaviour is the inner store's.
 /// </summary>
-internal sealed class MeteredStore(ISnapshotStore inner, Meter meter) : ISnapshotStore
+internal sealed class MeteredStore(ISnapshotStore inner, Prometheus.IMetricFactory metrics) : ISnapshotStore
 {
-    private readonly Counter<long> _operations = meter.CreateCounter<long>("lifeboat.store.operations", description: "Store operations, by operation");
-    private readonly Counter<long> _errors = meter.CreateCounter<long>("lifeboat.store.errors", description: "Failed store operations, by operation and kind");
+    private readonly Prometheus.Counter _operations = metrics.CreateCounter("lifeboat_store_operations_total", "Store operations, by operation", ["operation"]);
+    private readonly Prometheus.Counter _errors = metrics.CreateCounter("lifeboat_store_errors_total", "Failed store operations, by operation and kind", ["kind", "operation"]);
 
     public string Location => inner.Location;
 
@@ -48,11 +47,10 @@ internal sealed class MeteredStore(ISnapshotStore inner, Meter meter) : ISnapsho
         });
     }
 
-    private void Count(string operation) => _operations.Add(1, new KeyValuePair<string, object?>("operation", operation));
+    private void Count(string operation) => _operations.WithLabels(operation).Inc();
 
-    private void Failed(string operation, Exception ex) => _errors.Add(1,
-        new KeyValuePair<string, object?>("operation", operation),
-        new KeyValuePair<string, object?>("kind", ex is StoreException s ? s.Kind.ToString().ToLowerInvariant() : "other"));
+    private void Failed(string operation, Exception ex) =>
+        _errors.WithLabels(ex is StoreException s ? s.Kind.ToString().ToLowerInvariant() : "other", operation).Inc(); // labels in name order, as before
 
     private T Guard<T>(string operation, Func<T> body)
     {

@@ -21,7 +21,7 @@ internal static class SidecarApi
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
 
     public static void Map(WebApplication app, SidecarOptions options, EtcdSidecar sidecar, SidecarState state, EtcdClient client,
-        ISnapshotStore store, BufferedStore? buffer, InitializationService initialization, PrometheusExporter exporter, TimeProvider time)
+        ISnapshotStore store, BufferedStore? buffer, InitializationService initialization, SidecarMetrics metrics, TimeProvider time)
     {
         if (options.ApiToken is { } token)
         {
@@ -79,7 +79,8 @@ internal static class SidecarApi
             var ready = checks.Values.All(v => v == "ok");
             return Results.Json(new { ready, leader = true, checks }, EtcdCommands.Json, statusCode: ready ? 200 : 503);
         });
-        app.MapGet("/metrics", () => Results.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapGet("/metrics", async (CancellationToken cancellationToken) =>
+            Results.Text(await metrics.RenderAsync(cancellationToken), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapGet("/config", () => Results.Json(options.Redacted(), EtcdCommands.Json));
         app.MapGet("/snapshots/latest", () => Results.Json(new
         {
