@@ -26,7 +26,8 @@ namespace Lifeboat.Etcd.Restore;
 /// (recorded in the delta; 3600 s when the source had already lost it). A lease revoked in the source after the
 /// snapshot stays until its TTL runs out, as with replay through etcd: its keys' deletions are in the deltas, and
 /// etcd restarts every lease's TTL when it starts anyway. <c>meta</c> (consistent index, compaction marks), the
-/// membership, alarm and auth buckets are copied; <c>etcdctl snapshot restore</c> then sets the membership and index.
+/// membership, alarm and auth buckets are copied as etcdctl 3.4's restore leaves them, with <c>meta</c>'s consistent
+/// index set to the new member's (<see cref="MemberLayout"/> writes the membership itself).
 /// </para>
 /// </remarks>
 public static class RestoredDatabase
