@@ -89,10 +89,7 @@ public sealed partial class DockerfileBuildTests
         (code, _, stderr) = await CliRunner.RunAsync("etcd", "snapshot", "delta", "--endpoints", source.ClientUrl.ToString(), "--store", store);
         Assert.True(code == 0, stderr);
 
-        var bin = Path.Combine(root.Path, "bin");
-        Directory.CreateDirectory(bin);
-        var dotnet = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "dotnet")).First(File.Exists);
-        File.CreateSymbolicLink(Path.Combine(bin, "dotnet"), new FileInfo(dotnet).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? dotnet);
+        var bin = LifeboatShim.DotnetOnlyPath(root.Path);
         var peer = $"http://127.0.0.1:{LoopbackPorts.Next()}";
         var member = $"--name m --initial-cluster m={peer} --initial-advertise-peer-urls {peer}";
         foreach (var command in new[] { "restore", "init" })

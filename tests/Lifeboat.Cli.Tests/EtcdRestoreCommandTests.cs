@@ -149,12 +149,8 @@ public sealed class EtcdRestoreCommandTests : EtcdTest
         var last = await WriteAsync(client, "/nobin/a", "3");
         Assert.Equal(0, (await CliRunner.RunAsync("etcd", "snapshot", "delta", "--endpoints", Endpoint, "--store", Store)).ExitCode);
 
-        var bin = Dir.Combine("bin");
-        Directory.CreateDirectory(bin);
-        var dotnet = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "dotnet")).First(File.Exists);
-        File.CreateSymbolicLink(Path.Combine(bin, "dotnet"), new FileInfo(dotnet).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? dotnet);
         await LifeboatShim.WriteAsync(Dir.Path);
-        var path = new Dictionary<string, string?> { ["PATH"] = bin };
+        var path = new Dictionary<string, string?> { ["PATH"] = LifeboatShim.DotnetOnlyPath(Dir.Path) };
         var member = string.Join(' ', Member(LoopbackPorts.Next()));
         var restored = Dir.Combine("restored");
         var initialized = Dir.Combine("initialized");

@@ -14,4 +14,17 @@ internal static class LifeboatShim
         await File.WriteAllTextAsync(shim, $"#!/bin/sh\nexec dotnet '{Path.Combine(AppContext.BaseDirectory, "lifeboat.dll")}' \"$@\"\n");
         File.SetUnixFileMode(shim, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
+
+    /// <summary>
+    /// A directory holding only <c>dotnet</c> (a link to the real one), to run the CLI with as PATH: as in the container
+    /// image, no etcd or etcdctl is found.
+    /// </summary>
+    public static string DotnetOnlyPath(string directory)
+    {
+        var bin = Path.Combine(directory, "bin");
+        Directory.CreateDirectory(bin);
+        var dotnet = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "dotnet")).First(File.Exists);
+        File.CreateSymbolicLink(Path.Combine(bin, "dotnet"), new FileInfo(dotnet).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? dotnet);
+        return bin;
+    }
 }

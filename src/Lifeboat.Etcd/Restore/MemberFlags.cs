@@ -81,10 +81,8 @@ public sealed record MemberFlags
             throw new RestoreRefusedException($"{flag} URL '{url}' is not an http, https, unix or unixs URL", fix);
         }
 
-        var afterScheme = url[(url.IndexOf("://", StringComparison.Ordinal) is var s and >= 0 ? s + 3 : 0)..];
-        var slash = afterScheme.IndexOfAny(['/', '?', '#']);
-        var authority = slash < 0 ? afterScheme : afterScheme[..slash];
-        if (slash >= 0)
+        var authority = url[(url.IndexOf("://", StringComparison.Ordinal) is var s and >= 0 ? s + 3 : 0)..];
+        if (authority.IndexOfAny(['/', '?', '#']) >= 0)
         {
             throw new RestoreRefusedException($"{flag} URL '{url}' has a path; etcd takes peer URLs without one", fix);
         }

@@ -65,7 +65,8 @@ public static class MemberLayout
             throw new RestoreRefusedException($"--initial-cluster names {members.Count} members", "a raft cluster has a handful of members; name each once");
         }
 
-        var (own, cluster) = MemberIdentity.FromFlags(flags);
+        var own = members.First(m => m.Name == flags.Name).Id;
+        var cluster = MemberIdentity.ClusterId(members.Select(m => m.Id));
         var commit = (ulong)members.Count;
         var member = Path.Combine(dataDir, "member");
         var walDir = Path.Combine(member, "wal");

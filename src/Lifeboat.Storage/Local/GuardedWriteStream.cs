@@ -15,11 +15,8 @@ namespace Lifeboat.Storage.Local;
 /// </remarks>
 internal sealed class GuardedWriteStream(FileStream inner, string root) : WriteOnlyStream
 {
-    /// <summary>Writeback is started behind the writer every this many bytes (see <see cref="Core.IO.FileSync.StartWriteback"/>).</summary>
-    private const long WritebackChunk = 8 << 20;
-
-    private long _written;
-    private long _writebackStarted;
+    /// <summary>Writes go through this, which starts writeback behind the writer so that the fsync at commit waits for little.</summary>
+    private readonly WritebackStream _writeback = new(inner);
 
     public FileStream Inner => inner;
 
@@ -38,13 +35,7 @@ internal sealed class GuardedWriteStream(FileStream inner, string root) : WriteO
     {
         try
         {
-            inner.Write(buffer);
-            _written += buffer.Length;
-            if (_written - _writebackStarted >= WritebackChunk)
-            {
-                Core.IO.FileSync.StartWriteback(inner.SafeFileHandle, _writebackStarted, _written - _writebackStarted);
-                _writebackStarted = _written;
-            }
+            _writeback.Write(buffer);
         }
         catch (IOException ex) when (LocalDirectoryStore.Translate(ex, root, "write to the store") is { } translated)
         {
