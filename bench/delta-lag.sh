@@ -2,7 +2,8 @@
 # Benchmark for issue 4: the sidecar capturing deltas with gzip while etcd takes the highest write rate it sustains
 # here (single puts of VALUE_BYTES, 16 in flight, so every put is its own revision). Samples every second etcd's
 # revision, how far the chain reaches (GET /snapshots/latest) and the sidecar's RSS; prints the write rate, the largest
-# delta lag, how long the chain took to catch up after the writes stopped, and the sidecar's peak and final RSS.
+# delta lag, how long the chain took to catch up after the writes stopped, the sidecar's peak and final RSS, and, after
+# storing what is buffered and verifying the chain end to end, how many revisions are missing from the store (must be 0).
 # Reference (issue 4): etcd-backup-restore falls behind at ~4.9k events/s of 2 KB values with gzip, its memory
 # growing to 0.7 GB.   Usage: bench/delta-lag.sh      env: PUTS (200000), VALUE_BYTES (2048), BENCH_DIR
 set -euo pipefail
@@ -43,4 +44,9 @@ while (( $(reach) < final )); do sleep 0.2; m=$(rss); (( m > peak )) && peak=$m;
 caught=$(date +%s.%N)
 awk -v p="$puts" -v s="$start" -v e="$end" -v c="$caught" -v l="$max_lag" -v pk="$peak" -v f="$(rss)" 'BEGIN {
   printf "writes: %.0f events/s for %.1f s; largest lag %d revisions; caught up %.1f s after the writes stopped; sidecar RSS peak %d MiB, final %d MiB\n", p / (e - s), e - s, l, c - e, pk, f }'
-ls "$dir/store/etcd" | wc -l | xargs -I{} echo "store holds {} snapshots"
+# Store what is still buffered, then read the whole chain back as a restore would: it must reach etcd's last revision
+# with no revision missing (verify fails on a gap).
+curl -fsS -X POST "http://$api/snapshots/delta" >/dev/null
+./lifeboat etcd snapshots verify --store "$dir/store" >"$dir/verify.txt" || { cat "$dir/verify.txt"; exit 1; }
+stored=$(ls "$dir/store/etcd" | sed -nE 's/^delta-[0-9]+-0*([0-9]+)-.*/\1/p' | sort -n | tail -1)
+ls "$dir/store/etcd" | wc -l | xargs -I{} echo "store holds {} snapshots, verified end to end; last stored revision $stored of $final: $((final - stored)) revisions lost"

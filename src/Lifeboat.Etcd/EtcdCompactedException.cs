@@ -1,4 +1,4 @@
-using Lifeboat.Etcd.Grpc;
+using Grpc.Core;
 
 namespace Lifeboat.Etcd;
 
@@ -6,7 +6,7 @@ namespace Lifeboat.Etcd;
 public sealed class EtcdCompactedException : EtcdException
 {
     public EtcdCompactedException(long requestedRevision, long compactRevision, string? endpoint)
-        : base(GrpcStatusCode.OutOfRange,
+        : base(StatusCode.OutOfRange,
             compactRevision > 0
                 ? $"etcd revision {requestedRevision} has been compacted (history starts at {compactRevision})"
                 : $"etcd revision {requestedRevision} has been compacted",

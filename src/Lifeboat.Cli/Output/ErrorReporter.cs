@@ -1,7 +1,7 @@
+using Grpc.Core;
 using Lifeboat.Core.Errors;
 using Lifeboat.Core.Restore;
 using Lifeboat.Etcd;
-using Lifeboat.Etcd.Grpc;
 using Lifeboat.Etcd.Restore;
 
 namespace Lifeboat.Cli.Output;
@@ -14,7 +14,7 @@ internal static class ErrorReporter
         var (code, message, hint) = exception switch
         {
             OperationCanceledException => (ExitCodes.Interrupted, "interrupted; nothing partial was kept", null),
-            EtcdException { StatusCode: GrpcStatusCode.Unavailable or GrpcStatusCode.DeadlineExceeded } e => (ExitCodes.EtcdUnavailable, e.Message, e.Hint),
+            EtcdException { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded } e => (ExitCodes.EtcdUnavailable, e.Message, e.Hint),
             EtcdException e => (ExitCodes.EtcdError, e.Message, e.Hint),
             StoreException e => (ExitCodes.StoreError, e.Message, e.Hint),
             IntegrityException e => (ExitCodes.IntegrityError, e.Message, e.Hint),

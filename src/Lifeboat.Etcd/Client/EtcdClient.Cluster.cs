@@ -5,5 +5,6 @@ namespace Lifeboat.Etcd.Client;
 public sealed partial class EtcdClient
 {
     public Task<MemberListResponse> MemberListAsync(CancellationToken cancellationToken) =>
-        _transport.UnaryAsync("/etcdserverpb.Cluster/MemberList", new MemberListRequest(), MemberListResponse.Parser, null, null, cancellationToken);
+        _connection.UnaryAsync("/etcdserverpb.Cluster/MemberList",
+            (invoker, options) => new Cluster.ClusterClient(invoker).MemberListAsync(new MemberListRequest(), options), null, null, cancellationToken);
 }

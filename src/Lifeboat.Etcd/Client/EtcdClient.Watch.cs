@@ -11,8 +11,8 @@ public sealed partial class EtcdClient
     public async Task<EtcdWatch> WatchAsync(WatchCreateRequest create, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(create);
-        var call = await _transport.DuplexAsync("/etcdserverpb.Watch/Watch", new WatchRequest { CreateRequest = create },
-            WatchResponse.Parser, null, cancellationToken);
+        var call = await _connection.DuplexAsync("/etcdserverpb.Watch/Watch", (invoker, options) => new Watch.WatchClient(invoker).Watch(options),
+            new WatchRequest { CreateRequest = create }, null, cancellationToken);
         return new EtcdWatch(call, create.StartRevision);
     }
 }

@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using Lifeboat.Etcd.Grpc;
+using Grpc.Core;
 using Lifeboat.Etcd.Protocol;
 
 namespace Lifeboat.Etcd.Client;
@@ -35,7 +35,7 @@ public sealed class EtcdWatch : IAsyncDisposable
 
             if (response.Canceled)
             {
-                throw new EtcdException(GrpcStatusCode.Cancelled,
+                throw new EtcdException(StatusCode.Cancelled,
                     $"etcd at {Endpoint} cancelled the watch: {(response.CancelReason is { Length: > 0 } r ? r : "no reason given")}",
                     null, Endpoint);
             }

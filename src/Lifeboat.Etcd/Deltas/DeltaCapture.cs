@@ -145,7 +145,7 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new EtcdException(Grpc.GrpcStatusCode.DeadlineExceeded,
+            throw new EtcdException(Grpc.Core.StatusCode.DeadlineExceeded,
                 $"the watch received nothing from etcd for {options.CatchUpTimeout.TotalSeconds:0} s (at revision {last} of {target})",
                 "etcd may be overloaded; try again", client.CurrentEndpoint.ToString());
         }
@@ -446,7 +446,7 @@ public sealed class DeltaCapture(EtcdClient client, ISnapshotStore store, DeltaO
                 var ttl = await client.LeaseTimeToLiveAsync(change.Lease, keys: false, cancellationToken);
                 var granted = ttl.TTL == -1 ? 0 : ttl.GrantedTTL;
                 _leaseTtls[change.Lease] = granted;
-                record.NewLeases.Add(new Lease { Id = change.Lease, GrantedTtl = granted });
+                record.NewLeases.Add(new Format.Lease { Id = change.Lease, GrantedTtl = granted });
             }
         }
 

@@ -1,5 +1,5 @@
+using Grpc.Core;
 using Lifeboat.Etcd.Client;
-using Lifeboat.Etcd.Grpc;
 using Lifeboat.Testing;
 
 namespace Lifeboat.Etcd.Tests.Client;
@@ -12,7 +12,7 @@ public sealed class ConnectionTests(EtcdFixture etcd)
     {
         using var client = new EtcdClient(new EtcdClientOptions { Endpoints = [new Uri($"http://127.0.0.1:{LoopbackPorts.Next()}")] });
         var ex = await Assert.ThrowsAsync<EtcdException>(() => client.StatusAsync(null, default));
-        Assert.Equal(GrpcStatusCode.Unavailable, ex.StatusCode);
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
         Assert.True(ex.IsTransient);
         Assert.True(ex.NotSent);
         Assert.Contains("connection refused", ex.Message, StringComparison.Ordinal);

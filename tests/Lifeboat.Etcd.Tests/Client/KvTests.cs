@@ -1,6 +1,6 @@
 using Google.Protobuf;
+using Grpc.Core;
 using Lifeboat.Etcd.Client;
-using Lifeboat.Etcd.Grpc;
 using Lifeboat.Etcd.Protocol;
 
 namespace Lifeboat.Etcd.Tests.Client;
@@ -100,15 +100,15 @@ public sealed class KvTests(EtcdFixture etcd)
         using var client = etcd.CreateClient();
         var ex = await Assert.ThrowsAsync<EtcdException>(() =>
             client.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(_prefix), Revision = long.MaxValue / 2 }, default));
-        Assert.Equal(GrpcStatusCode.OutOfRange, ex.StatusCode);
+        Assert.Equal(StatusCode.OutOfRange, ex.StatusCode);
         Assert.Contains("future revision", ex.Message, StringComparison.Ordinal);
         Assert.NotNull(ex.Hint);
     }
 
     [Theory]
-    [InlineData(1_700_000, GrpcStatusCode.InvalidArgument)] // above etcd's 1.5 MiB --max-request-bytes
-    [InlineData(3_000_000, GrpcStatusCode.ResourceExhausted)] // above gRPC's receive limit in front of it
-    public async Task PutAsync_ValueAboveRequestLimit_ThrowsPermanentErrorWithHint(int size, GrpcStatusCode expected)
+    [InlineData(1_700_000, StatusCode.InvalidArgument)] // above etcd's 1.5 MiB --max-request-bytes
+    [InlineData(3_000_000, StatusCode.ResourceExhausted)] // above gRPC's receive limit in front of it
+    public async Task PutAsync_ValueAboveRequestLimit_ThrowsPermanentErrorWithHint(int size, StatusCode expected)
     {
         using var client = etcd.CreateClient();
         var ex = await Assert.ThrowsAsync<EtcdException>(() => client.PutAsync(

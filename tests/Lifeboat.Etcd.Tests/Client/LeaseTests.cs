@@ -61,7 +61,7 @@ public sealed class LeaseTests(EtcdFixture etcd)
     {
         using var client = etcd.CreateClient();
         var ex = await Assert.ThrowsAsync<EtcdException>(() => client.LeaseRevokeAsync(Random.Shared.NextInt64(1, long.MaxValue), default));
-        Assert.Equal(Grpc.GrpcStatusCode.NotFound, ex.StatusCode);
+        Assert.Equal(Grpc.Core.StatusCode.NotFound, ex.StatusCode);
         Assert.Contains("lease not found", ex.Message, StringComparison.Ordinal);
     }
 }

@@ -1,9 +1,11 @@
-namespace Lifeboat.Etcd.Grpc;
+using Grpc.Core;
+
+namespace Lifeboat.Etcd.Client;
 
 /// <summary>Turns a gRPC status from etcd into a typed exception with a hint for the errors users meet.</summary>
 internal static class EtcdErrors
 {
-    public static EtcdException FromStatus(GrpcStatusCode code, string message, string method, string endpoint)
+    public static EtcdException FromStatus(StatusCode code, string message, string method, string endpoint)
     {
         if (message.Contains("required revision has been compacted", StringComparison.Ordinal))
         {
@@ -23,10 +25,10 @@ internal static class EtcdErrors
                 "etcd has authentication enabled: pass --user NAME --password-file FILE, or a client certificate whose common name is a user",
             _ when message.Contains("authentication failed", StringComparison.Ordinal) =>
                 "check --user and the password in --password-file",
-            GrpcStatusCode.Unauthenticated or GrpcStatusCode.PermissionDenied =>
+            StatusCode.Unauthenticated or StatusCode.PermissionDenied =>
                 "etcd has authentication enabled and refused this client: use a client certificate whose common name is a user with the needed role",
-            GrpcStatusCode.Unimplemented => $"the server does not implement {method}; Lifeboat needs etcd 3.4 or newer",
-            GrpcStatusCode.Unavailable => "etcd is unavailable; try again",
+            StatusCode.Unimplemented => $"the server does not implement {method}; Lifeboat needs etcd 3.4 or newer",
+            StatusCode.Unavailable => "etcd is unavailable; try again",
             _ => null,
         };
         var text = string.IsNullOrEmpty(message) ? code.ToString() : message;
