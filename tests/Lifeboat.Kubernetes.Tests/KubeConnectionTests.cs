@@ -57,9 +57,9 @@ public sealed class KubeConnectionTests : IDisposable
 
         Assert.Equal(new Uri("https://api.example:6443"), connection.Server);
         Assert.Equal("team-a", connection.Namespace);
-        Assert.Single(connection.TrustedCas!);
-        Assert.IsType<StaticTokenCredentials>(connection.Credentials);
-        Assert.DoesNotContain("s3cret", connection.Identity, StringComparison.Ordinal);
+        Assert.Single(connection.Configuration.SslCaCerts!);
+        Assert.Equal("s3cret", connection.Configuration.AccessToken);
+        Assert.Equal("bearer token (kubeconfig)", connection.Identity);
         Assert.Equal("default", other.Namespace);
     }
 
@@ -77,8 +77,8 @@ public sealed class KubeConnectionTests : IDisposable
 
         using var connection = KubeConnection.Load(Options(path));
 
-        Assert.NotNull(connection.ClientCertificate);
-        Assert.True(connection.ClientCertificate!.HasPrivateKey);
+        Assert.NotNull(connection.Configuration.ClientCertificateData);
+        Assert.NotNull(connection.Configuration.ClientCertificateKeyData);
         Assert.StartsWith("client certificate", connection.Identity, StringComparison.Ordinal);
     }
 
@@ -107,6 +107,7 @@ public sealed class KubeConnectionTests : IDisposable
     [InlineData("current-context: nope\ncontexts: [{name: real, context: {cluster: c}}]", "context 'nope' is not in kubeconfig")]
     [InlineData("current-context: x\ncontexts: [{name: x, context: {cluster: c}}]\nclusters: [{name: c, cluster: {server: ftp://x}}]", "has no https:// server URL")]
     [InlineData("current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\nclusters: [{name: c, cluster: {server: 'https://x'}}]\nusers: [{name: u, user: {auth-provider: {name: gcp}}}]", "auth-provider 'gcp'")]
+    [InlineData("current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\nclusters: [{name: c, cluster: {server: 'https://x'}}]\nusers: [{name: u, user: {auth-provider: {name: oidc, config: {client-id: a}}}}]", "auth-provider oidc without idp-issuer-url")]
     [InlineData("current-context: [unclosed", "is not valid YAML")]
     public void BrokenKubeconfig_IsOneClearError(string yaml, string expected)
     {
@@ -176,6 +177,36 @@ public sealed class KubeConnectionTests : IDisposable
         server.AddIdentity("token-2", "limited"); // a 403 is not a credentials problem: no new token is asked for
         await Assert.ThrowsAsync<KubeForbiddenException>(() => client.ListAsync<VolumeSnapshot>(KubeResource.VolumeSnapshots, "default", null, default));
         Assert.Equal(2, File.ReadAllLines(counter).Length);
+    }
+
+    [Fact]
+    public async Task OidcAuthProvider_SendsTheIdToken_AndAnExpiredOneWithoutAnIssuerIsAClearError()
+    {
+        await using var server = await TestApiServer.StartAsync();
+        static string Jwt(DateTimeOffset expires) => string.Join('.',
+            new[] { """{"alg":"none"}""", $$"""{"sub":"oidc-user","exp":{{expires.ToUnixTimeSeconds()}}}""", "sig" }
+                .Select(p => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(p)).TrimEnd('=').Replace('+', '-').Replace('/', '_')));
+        var valid = Jwt(DateTimeOffset.UtcNow.AddHours(1));
+        server.AddIdentity(valid, "oidc-user", new RbacRule(["list"], "snapshot.storage.k8s.io", ["volumesnapshots"]));
+        var issuer = $"http://127.0.0.1:{LoopbackPorts.Next()}/";
+        string Config(string idToken) => Write("config-" + Guid.NewGuid().ToString("N"),
+            "current-context: x\n"
+            + $"clusters: [{{name: c, cluster: {{server: \"{server.Url}\"}}}}]\n"
+            + "users: [{name: u, user: {auth-provider: {name: oidc, config: "
+            + $"{{client-id: lifeboat, idp-issuer-url: \"{issuer}\", id-token: \"{idToken}\", refresh-token: r1}}}}}}}}]\n"
+            + "contexts: [{name: x, context: {cluster: c, user: u}}]\n");
+
+        using var connection = KubeConnection.Load(Options(Config(valid)));
+        using var client = new KubeClient(connection);
+        var list = await client.ListAsync<VolumeSnapshot>(KubeResource.VolumeSnapshots, "default", null, default);
+        Assert.Empty(list.Items);
+        Assert.StartsWith("OIDC token from http://127.0.0.1:", connection.Identity, StringComparison.Ordinal);
+
+        // Expired, and the issuer cannot be reached to refresh it: one clear error, no stack of HTTP internals.
+        using var expired = new KubeClient(KubeConnection.Load(Options(Config(Jwt(DateTimeOffset.UtcNow.AddHours(-1))))));
+        var ex = await Assert.ThrowsAsync<KubeException>(() => expired.ListAsync<VolumeSnapshot>(KubeResource.VolumeSnapshots, "default", null, default));
+        Assert.Contains("cannot authenticate", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("OIDC", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

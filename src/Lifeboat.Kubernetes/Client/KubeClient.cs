@@ -1,13 +1,13 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Lifeboat.Core.Net;
+using k8s;
+using k8s.Autorest;
 using Lifeboat.Kubernetes.Config;
 using Lifeboat.Kubernetes.Models;
 
@@ -22,7 +22,7 @@ namespace Lifeboat.Kubernetes.Client;
 /// </summary>
 public sealed class KubeClient : IDisposable
 {
-    private readonly HttpClient _http;
+    private readonly ApiServer _api;
     private readonly KubeConnection _connection;
     private readonly TimeSpan _requestTimeout;
 
@@ -31,26 +31,12 @@ public sealed class KubeClient : IDisposable
         ArgumentNullException.ThrowIfNull(connection);
         _connection = connection;
         _requestTimeout = requestTimeout ?? TimeSpan.FromSeconds(30);
-        var handler = new SocketsHttpHandler
+        connection.Configuration.FirstMessageHandlerSetup = handler =>
         {
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
-            UseProxy = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                TargetHost = connection.TlsServerName,
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                    connection.InsecureSkipTlsVerify || CustomRootTrust.Validate(certificate, errors, connection.TrustedCas),
-            },
+            handler.ConnectTimeout = TimeSpan.FromSeconds(10);
+            handler.PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2);
         };
-        if (connection.ClientCertificate is { } certificate)
-        {
-            handler.SslOptions.ClientCertificates = [certificate];
-            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate;
-        }
-
-        _http = new HttpClient(handler) { BaseAddress = connection.Server, Timeout = Timeout.InfiniteTimeSpan };
+        _api = new ApiServer(connection.Configuration);
     }
 
     public KubeConnection Connection => _connection;
@@ -256,7 +242,7 @@ public sealed class KubeClient : IDisposable
         var body = content is null ? null : await content.ReadAsByteArrayAsync(cancellationToken);
         for (var attempt = 0; ; attempt++)
         {
-            using var request = new HttpRequestMessage(method, path);
+            var request = new HttpRequestMessage(method, new Uri(_api.BaseUri, path));
             request.Headers.Accept.ParseAdd("application/json");
             if (body is not null)
             {
@@ -264,15 +250,35 @@ public sealed class KubeClient : IDisposable
                 request.Content.Headers.ContentType = content!.Headers.ContentType;
             }
 
-            if (_connection.Credentials is { } credentials)
-            {
-                request.Headers.Authorization = await credentials.AuthorizationAsync(refresh: attempt > 0, cancellationToken);
-            }
-
-            HttpResponseMessage response;
             try
             {
-                response = await _http.SendAsync(request, completion, cancellationToken);
+                // The library applies the credentials and the TLS server name, and reads only the headers here.
+                var response = await _api.SendAsync(request, cancellationToken);
+                if (completion == HttpCompletionOption.ResponseContentRead)
+                {
+                    await response.Content.LoadIntoBufferAsync(cancellationToken);
+                }
+
+                return response;
+            }
+            catch (HttpOperationException ex) when (ex.Response is { } answer)
+            {
+                if (answer.StatusCode == HttpStatusCode.Unauthorized && attempt == 0 && _connection.Credentials is { } credentials)
+                {
+                    credentials.Expire();
+                    continue;
+                }
+
+                Status? status = null;
+                try
+                {
+                    status = string.IsNullOrEmpty(answer.Content) ? null : JsonSerializer.Deserialize<Status>(answer.Content, KubeJson.Options);
+                }
+                catch (JsonException)
+                {
+                }
+
+                throw KubeException.From(answer.StatusCode, status, doing);
             }
             catch (HttpRequestException ex)
             {
@@ -280,29 +286,14 @@ public sealed class KubeClient : IDisposable
                 throw new KubeException(0, null, $"{doing}: cannot reach the API server {_connection.Server} ({cause})",
                     $"check the server address ({_connection.Source}) and that it is reachable", ex);
             }
-
-            if (response.IsSuccessStatusCode)
+            catch (KubeConfigException)
             {
-                return response;
+                throw; // a token Lifeboat could not get (exec plugin, token file): its own message says why
             }
-
-            using (response)
+            catch (Exception ex) when (ex is k8s.Exceptions.KubernetesClientException or k8s.Exceptions.KubeConfigException)
             {
-                if (response.StatusCode == HttpStatusCode.Unauthorized && attempt == 0 && _connection.Credentials is not null)
-                {
-                    continue;
-                }
-
-                Status? status = null;
-                try
-                {
-                    status = await response.Content.ReadFromJsonAsync<Status>(KubeJson.Options, cancellationToken);
-                }
-                catch (JsonException)
-                {
-                }
-
-                throw KubeException.From(response.StatusCode, status, doing);
+                throw new KubeException(0, null, $"{doing}: cannot authenticate to {_connection.Server}: {ex.Message}",
+                    $"check the user in {_connection.Source}", ex);
             }
         }
     }
@@ -325,7 +316,15 @@ public sealed class KubeClient : IDisposable
         return parts.Count == 0 ? "" : "?" + string.Join("&", parts);
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose() => _api.Dispose();
+
+    /// <summary>KubernetesClient's client, with its authenticated send open to the typed calls above.</summary>
+    private sealed class ApiServer(KubernetesClientConfiguration configuration) : k8s.Kubernetes(configuration)
+    {
+        /// <summary>Sends with the library's credentials and TLS; a non-success answer is its <see cref="HttpOperationException"/>.</summary>
+        public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            SendRequestRaw("", request, cancellationToken);
+    }
 }
 
 internal static class HttpContentJson

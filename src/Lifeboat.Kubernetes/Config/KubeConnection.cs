@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using k8s;
+using k8s.Authentication;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 
@@ -27,33 +29,34 @@ public sealed record KubeConnectionOptions
 
 /// <summary>
 /// Everything needed to talk to one API server, resolved from a kubeconfig (contexts, namespaces, client
-/// certificates, bearer tokens, CA data or files, exec plugins) or from a pod's service account, in kubectl's order:
-/// <c>--kubeconfig</c>, then <c>KUBECONFIG</c> (files merged, the first definition of a name wins), then
-/// <c>~/.kube/config</c>, then in-cluster.
+/// certificates, bearer tokens and token files, CA data or files, exec plugins, OIDC) or from a pod's service account,
+/// in kubectl's order: <c>--kubeconfig</c>, then <c>KUBECONFIG</c> (files merged, the first definition of a name wins,
+/// missing files skipped), then <c>~/.kube/config</c>, then in-cluster. The result is a KubernetesClient
+/// <see cref="KubernetesClientConfiguration"/>: TLS, client certificates and applying the credentials are the library's.
 /// </summary>
+/// <remarks>
+/// The kubeconfig is read here, not by <c>KubernetesClientConfiguration.BuildConfigFromConfigFile</c>: the library's
+/// loader stops at a missing file in <c>KUBECONFIG</c> (kubectl skips it), resolves every merged file's relative paths
+/// against the first file's directory, matches context names case-insensitively, drops <c>tokenFile</c>, and runs exec
+/// plugins while loading. Reading it is a small YAML model; everything after that is the library's.
+/// </remarks>
 public sealed class KubeConnection : IDisposable
 {
     public required Uri Server { get; init; }
 
     public string Namespace { get; init; } = "default";
 
-    /// <summary>Roots to trust besides the system's; null trusts the system's only.</summary>
-    public X509Certificate2Collection? TrustedCas { get; init; }
+    /// <summary>What KubernetesClient connects with.</summary>
+    public required KubernetesClientConfiguration Configuration { get; init; }
 
-    public bool InsecureSkipTlsVerify { get; init; }
-
-    public string? TlsServerName { get; init; }
-
-    public X509Certificate2? ClientCertificate { get; init; }
-
+    /// <summary>Tokens Lifeboat obtains itself (token file, exec plugin), asked afresh after a 401; null otherwise.</summary>
     public KubeCredentials? Credentials { get; init; }
 
     /// <summary>Where this came from, for messages: a context and file, or the in-cluster service account.</summary>
     public required string Source { get; init; }
 
     /// <summary>Who we are, for messages; never a secret.</summary>
-    public string Identity => ClientCertificate is { } cert ? $"client certificate {cert.GetNameInfo(X509NameType.SimpleName, false)}"
-        : Credentials?.Describe() ?? "anonymous";
+    public required string Identity { get; init; }
 
     /// <exception cref="KubeConfigException">Nothing usable was found, or what was found is broken; the message says which.</exception>
     public static KubeConnection Load(KubeConnectionOptions? options = null)
@@ -159,16 +162,22 @@ public sealed class KubeConnection : IDisposable
             throw new KubeConfigException($"cluster '{cluster.Name}' has no https:// server URL ({server ?? "none"})", "set clusters[].cluster.server");
         }
 
-        var (certificate, credentials) = user?.User is { } u ? LoadUser(user.Name!, u, user.Directory) : (null, null);
+        var configuration = new KubernetesClientConfiguration
+        {
+            Host = serverUri.ToString(),
+            SslCaCerts = LoadCas(cluster.Cluster!.CertificateAuthorityData, Resolve(cluster.Cluster.CertificateAuthority, cluster.Directory), $"cluster '{cluster.Name}'"),
+            SkipTlsVerify = cluster.Cluster.InsecureSkipTlsVerify,
+            TlsServerName = cluster.Cluster.TlsServerName,
+        };
+        var (identity, credentials) = user?.User is { } u ? LoadUser(user.Name!, u, user.Directory, configuration) : ("anonymous", null);
+        configuration.Namespace = options.Namespace ?? (context.Namespace is { Length: > 0 } ns ? ns : "default");
         return new KubeConnection
         {
             Server = serverUri,
-            Namespace = options.Namespace ?? (context.Namespace is { Length: > 0 } ns ? ns : "default"),
-            TrustedCas = LoadCas(cluster.Cluster!.CertificateAuthorityData, Resolve(cluster.Cluster.CertificateAuthority, cluster.Directory), $"cluster '{cluster.Name}'"),
-            InsecureSkipTlsVerify = cluster.Cluster.InsecureSkipTlsVerify,
-            TlsServerName = cluster.Cluster.TlsServerName,
-            ClientCertificate = certificate,
+            Namespace = configuration.Namespace,
+            Configuration = configuration,
             Credentials = credentials,
+            Identity = identity,
             Source = $"context '{contextName}' in {where}",
         };
     }
@@ -178,19 +187,31 @@ public sealed class KubeConnection : IDisposable
         var dir = options.ServiceAccountDirectory;
         var authority = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host; // IPv6 service address
         var namespaceFile = Path.Combine(dir, "namespace");
+        var server = new Uri($"https://{authority}:{(port is { Length: > 0 } ? port : "443")}");
+        var ns = options.Namespace ?? (File.Exists(namespaceFile) ? File.ReadAllText(namespaceFile).Trim() : "default");
+        var token = new TokenFileCredentials(Path.Combine(dir, "token"));
         return new KubeConnection
         {
-            Server = new Uri($"https://{authority}:{(port is { Length: > 0 } ? port : "443")}"),
-            Namespace = options.Namespace ?? (File.Exists(namespaceFile) ? File.ReadAllText(namespaceFile).Trim() : "default"),
-            TrustedCas = LoadCas(null, Path.Combine(dir, "ca.crt"), "the service account"),
-            Credentials = new TokenFileCredentials(Path.Combine(dir, "token")),
+            Server = server,
+            Namespace = ns,
+            Configuration = new KubernetesClientConfiguration
+            {
+                Host = server.ToString(),
+                Namespace = ns,
+                SslCaCerts = LoadCas(null, Path.Combine(dir, "ca.crt"), "the service account"),
+                TokenProvider = token,
+            },
+            Credentials = token,
+            Identity = token.Describe(),
             Source = $"in-cluster service account ({dir})",
         };
     }
 
-    private static (X509Certificate2? Certificate, KubeCredentials? Credentials) LoadUser(string name, UserConfig user, string? directory)
+    /// <summary>Puts the user's credentials into <paramref name="configuration"/>; returns who that is and any token Lifeboat renews.</summary>
+    private static (string Identity, KubeCredentials? Credentials) LoadUser(string name, UserConfig user, string? directory,
+        KubernetesClientConfiguration configuration)
     {
-        X509Certificate2? certificate = null;
+        var identity = "anonymous";
         var certPem = user.ClientCertificateData is { } certData ? Decode(certData, $"user '{name}' client-certificate-data")
             : ReadText(Resolve(user.ClientCertificate, directory), $"user '{name}' client-certificate");
         var keyPem = user.ClientKeyData is { } keyData ? Decode(keyData, $"user '{name}' client-key-data")
@@ -204,18 +225,24 @@ public sealed class KubeConnection : IDisposable
 
             try
             {
-                certificate = X509Certificate2.CreateFromPem(certPem, keyPem);
+                // Loaded here only to refuse a broken pair before any request, and to name the identity.
+                using var certificate = X509Certificate2.CreateFromPem(certPem, keyPem);
+                identity = $"client certificate {certificate.GetNameInfo(X509NameType.SimpleName, false)}";
             }
             catch (CryptographicException ex)
             {
                 throw new KubeConfigException($"user '{name}' client certificate and key do not load: {ex.Message}", null, ex);
             }
+
+            configuration.ClientCertificateData = Convert.ToBase64String(Encoding.UTF8.GetBytes(certPem));
+            configuration.ClientCertificateKeyData = Convert.ToBase64String(Encoding.UTF8.GetBytes(keyPem));
         }
 
         KubeCredentials? credentials = null;
         if (user.Token is { Length: > 0 } token)
         {
-            credentials = new StaticTokenCredentials(token);
+            configuration.AccessToken = token;
+            identity = certPem is null ? "bearer token (kubeconfig)" : identity;
         }
         else if (Resolve(user.TokenFile, directory) is { } tokenFile)
         {
@@ -227,15 +254,38 @@ public sealed class KubeConnection : IDisposable
         }
         else if (user.Username is { Length: > 0 } username)
         {
-            credentials = new BasicCredentials(username, user.Password ?? "");
+            configuration.Username = username;
+            configuration.Password = user.Password ?? "";
+            identity = certPem is null ? $"basic authentication as {username}" : identity;
         }
         else if (user.AuthProvider is { } provider)
         {
-            throw new KubeConfigException($"user '{name}' uses auth-provider '{(provider.TryGetValue("name", out var n) ? n : "?")}', which was removed from Kubernetes",
-                "use the provider's exec plugin (e.g. gke-gcloud-auth-plugin, kubelogin)");
+            var providerName = provider.TryGetValue("name", out var n) ? n as string : null;
+            var settings = provider.TryGetValue("config", out var c) && c is IDictionary<object, object> d
+                ? d.ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? "", StringComparer.Ordinal)
+                : [];
+            if (providerName != "oidc")
+            {
+                throw new KubeConfigException($"user '{name}' uses auth-provider '{providerName ?? "?"}', which was removed from Kubernetes",
+                    "use the provider's exec plugin (e.g. gke-gcloud-auth-plugin, kubelogin)");
+            }
+
+            string Setting(string key) => settings.TryGetValue(key, out var value) && value.Length > 0 ? value
+                : throw new KubeConfigException($"user '{name}' uses auth-provider oidc without {key}", "log in again with your OIDC tool so that it writes the tokens");
+
+            // The library refreshes the ID token with the refresh token when it expires.
+            configuration.TokenProvider = new OidcTokenProvider(Setting("client-id"), settings.GetValueOrDefault("client-secret", ""),
+                Setting("idp-issuer-url"), Setting("id-token"), Setting("refresh-token"));
+            identity = certPem is null ? $"OIDC token from {settings["idp-issuer-url"]}" : identity;
         }
 
-        return (certificate, credentials);
+        if (credentials is not null)
+        {
+            configuration.TokenProvider = credentials;
+            identity = certPem is null ? credentials.Describe() : identity;
+        }
+
+        return (identity, credentials);
     }
 
     private static X509Certificate2Collection? LoadCas(string? data, string? file, string owner)
@@ -295,9 +345,8 @@ public sealed class KubeConnection : IDisposable
 
     public void Dispose()
     {
-        ClientCertificate?.Dispose();
         Credentials?.Dispose();
-        foreach (var ca in TrustedCas ?? [])
+        foreach (var ca in Configuration.SslCaCerts ?? [])
         {
             ca.Dispose();
         }

@@ -1,11 +1,18 @@
 using System.Net.Http.Headers;
-using System.Text;
+using k8s.Authentication;
 
 namespace Lifeboat.Kubernetes.Config;
 
-/// <summary>How requests prove who they come from, besides a client certificate.</summary>
-public abstract class KubeCredentials : IDisposable
+/// <summary>
+/// A bearer token Lifeboat obtains itself and hands to KubernetesClient as its <see cref="ITokenProvider"/>, because
+/// the library's own providers fall short where it matters to a long-running job: its token file is re-read once a
+/// minute (not when the kubelet rotates it), its exec plugin runs while the configuration is built, ignores the
+/// plugin's exit code and joins arguments unquoted, and nothing there asks for a new token after a 401.
+/// </summary>
+public abstract class KubeCredentials : ITokenProvider, IDisposable
 {
+    private int _expired;
+
     public void Dispose()
     {
         Dispose(true);
@@ -21,15 +28,12 @@ public abstract class KubeCredentials : IDisposable
 
     /// <summary>The Authorization header to send; <paramref name="refresh"/> after a 401 asks for a fresh one.</summary>
     public abstract ValueTask<AuthenticationHeaderValue?> AuthorizationAsync(bool refresh, CancellationToken cancellationToken);
-}
 
-/// <summary>A bearer token written in the kubeconfig.</summary>
-public sealed class StaticTokenCredentials(string token) : KubeCredentials
-{
-    public override string Describe() => "bearer token (kubeconfig)";
+    /// <summary>The API server refused the token (401): the next request gets a fresh one.</summary>
+    public void Expire() => Interlocked.Exchange(ref _expired, 1);
 
-    public override ValueTask<AuthenticationHeaderValue?> AuthorizationAsync(bool refresh, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<AuthenticationHeaderValue?>(new("Bearer", token));
+    async Task<AuthenticationHeaderValue> ITokenProvider.GetAuthenticationHeaderAsync(CancellationToken cancellationToken) =>
+        (await AuthorizationAsync(Interlocked.Exchange(ref _expired, 0) == 1, cancellationToken))!;
 }
 
 /// <summary>
@@ -87,13 +91,4 @@ public sealed class TokenFileCredentials(string path, TimeProvider? time = null)
 
         base.Dispose(disposing);
     }
-}
-
-/// <summary>HTTP basic authentication (kubeconfig username and password; rare, but still served by some clusters).</summary>
-public sealed class BasicCredentials(string username, string password) : KubeCredentials
-{
-    public override string Describe() => $"basic authentication as {username}";
-
-    public override ValueTask<AuthenticationHeaderValue?> AuthorizationAsync(bool refresh, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<AuthenticationHeaderValue?>(new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{username}:{password}"))));
 }

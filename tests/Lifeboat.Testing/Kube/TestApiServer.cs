@@ -176,7 +176,8 @@ public sealed class TestApiServer : IAsyncDisposable
     {
         Server = Url,
         Namespace = ns,
-        Credentials = new StaticTokenCredentials(token),
+        Configuration = new k8s.KubernetesClientConfiguration { Host = Url.ToString(), Namespace = ns, AccessToken = token },
+        Identity = "bearer token",
         Source = "test API server",
     };
 
