@@ -1,15 +1,40 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Lifeboat.Etcd;
 using Lifeboat.Etcd.Client;
+using Lifeboat.Kubernetes.Client;
 using Lifeboat.Testing;
+using Lifeboat.Testing.Kube;
 
-// Bench helper: loads etcd with test data as fast as etcd takes it, with the same loader the tests use.
-//   load ENDPOINT KEYS VALUE_BYTES [OPS_PER_TXN] [PARALLEL]
-// OPS_PER_TXN 1 makes every key its own revision (what delta replay pays for); use PARALLEL 16 or so then.
+// Bench helper.
+//   load ENDPOINT KEYS VALUE_BYTES [OPS_PER_TXN] [PARALLEL]: loads etcd with test data as fast as etcd takes it, with the
+//     same loader the tests use. OPS_PER_TXN 1 makes every key its own revision (what delta replay pays for); use
+//     PARALLEL 16 or so then.
+//   api-server KUBECONFIG SNAPSHOTS: serves the tests' Kubernetes API server on loopback with SNAPSHOTS ready
+//     VolumeSnapshots in namespace default, writes a kubeconfig for it to KUBECONFIG, and runs until stdin closes.
+if (args is ["api-server", var kubeconfig, var count])
+{
+    await using var server = await TestApiServer.StartAsync();
+    for (var i = 0; i < int.Parse(count, CultureInfo.InvariantCulture); i++)
+    {
+        server.Seed(KubeResource.VolumeSnapshots, new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = $"db-{i:D4}", ["namespace"] = "default", ["creationTimestamp"] = "2026-01-01T00:00:00Z" },
+            ["spec"] = new JsonObject { ["source"] = new JsonObject { ["persistentVolumeClaimName"] = "db" }, ["volumeSnapshotClassName"] = "csi" },
+            ["status"] = new JsonObject { ["readyToUse"] = true, ["restoreSize"] = "1Gi", ["boundVolumeSnapshotContentName"] = $"content-{i:D4}" },
+        });
+    }
+
+    await File.WriteAllTextAsync(kubeconfig, server.Kubeconfig(TestApiServer.AdminToken, "default"));
+    Console.WriteLine("serving");
+    await Console.In.ReadToEndAsync();
+    return 0;
+}
+
 if (args.Length < 4 || args[0] != "load")
 {
-    await Console.Error.WriteLineAsync("usage: Lifeboat.Bench load ENDPOINT KEYS VALUE_BYTES [OPS_PER_TXN=128] [PARALLEL=4]");
+    await Console.Error.WriteLineAsync("usage: Lifeboat.Bench load ENDPOINT KEYS VALUE_BYTES [OPS_PER_TXN=128] [PARALLEL=4] | api-server KUBECONFIG SNAPSHOTS");
     return 2;
 }
 
