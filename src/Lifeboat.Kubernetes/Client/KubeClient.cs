@@ -1,28 +1,28 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
+using k8s.Models;
 using Lifeboat.Kubernetes.Config;
 using Lifeboat.Kubernetes.Models;
 
 namespace Lifeboat.Kubernetes.Client;
 
 /// <summary>
-/// A small typed client of the Kubernetes REST API: get, list (label and field selectors, paging with
+/// Lifeboat's calls to the Kubernetes API, made with KubernetesClient's generic object operations (the
+/// <c>CustomObjects</c> API, which serves the core group as well): get, list (label and field selectors, paging with
 /// <c>continue</c>), watch (from a resourceVersion, with bookmarks; 410 Gone surfaces as <see cref="KubeGoneException"/>),
-/// create, replace (optionally the status subresource), patch (merge or JSON patch) and delete. Errors carry the
-/// API's Status message as typed exceptions (401, 403, 404, 409, 410, 422). A 401 is retried once with fresh
-/// credentials (a rotated token, an expired exec token).
+/// create, replace (optionally the status subresource), patch (merge or JSON patch) and delete. What this class adds
+/// on top of the library: each kind addressed by one <see cref="KubeResource"/>, errors as typed exceptions carrying the
+/// API's Status message and what Lifeboat was doing (401, 403, 404, 409, 410, 422), a 401 retried once with fresh
+/// credentials (a rotated token, an expired exec token), and a request deadline that says so when it passes.
 /// </summary>
 public sealed class KubeClient : IDisposable
 {
-    private readonly ApiServer _api;
+    private readonly k8s.Kubernetes _api;
     private readonly KubeConnection _connection;
     private readonly TimeSpan _requestTimeout;
 
@@ -31,12 +31,14 @@ public sealed class KubeClient : IDisposable
         ArgumentNullException.ThrowIfNull(connection);
         _connection = connection;
         _requestTimeout = requestTimeout ?? TimeSpan.FromSeconds(30);
-        connection.Configuration.FirstMessageHandlerSetup = handler =>
+        var configuration = connection.Configuration;
+        configuration.HttpClientTimeout = _requestTimeout; // each operation's deadline (watches excepted)
+        configuration.FirstMessageHandlerSetup = handler =>
         {
             handler.ConnectTimeout = TimeSpan.FromSeconds(10);
             handler.PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2);
         };
-        _api = new ApiServer(connection.Configuration);
+        _api = new k8s.Kubernetes(configuration);
     }
 
     public KubeConnection Connection => _connection;
@@ -44,10 +46,19 @@ public sealed class KubeClient : IDisposable
     /// <summary>The namespace commands use when none is given.</summary>
     public string DefaultNamespace => _connection.Namespace;
 
-    /// <remarks><typeparamref name="T"/> is a model, or <see cref="System.Text.Json.Nodes.JsonObject"/> for the object exactly as served.</remarks>
-    public async Task<T> GetAsync<T>(KubeResource resource, string? ns, string name, CancellationToken cancellationToken, string? subresource = null)
+    /// <remarks><typeparamref name="T"/> is a model, or <see cref="JsonObject"/> for the object exactly as served.</remarks>
+    public Task<T> GetAsync<T>(KubeResource resource, string? ns, string name, CancellationToken cancellationToken, string? subresource = null)
         where T : class =>
-        await SendAsync<T>(HttpMethod.Get, resource.ObjectPath(ns, name, subresource), null, null, $"get {Describe(resource, ns, name)}", cancellationToken);
+        CallAsync($"get {Describe(resource, ns, name)}", ct => (Scoped(resource, ns, name), subresource) switch
+        {
+            (true, null) => Ops.GetNamespacedCustomObjectWithHttpMessagesAsync<T>(resource.Group, resource.Version, ns, resource.Plural, name, null, ct),
+            (false, null) => Ops.GetClusterCustomObjectWithHttpMessagesAsync<T>(resource.Group, resource.Version, resource.Plural, name, null, ct),
+            (true, "status") => Ops.GetNamespacedCustomObjectStatusWithHttpMessagesAsync<T>(resource.Group, resource.Version, ns, resource.Plural, name, null, ct),
+            (false, "status") => Ops.GetClusterCustomObjectStatusWithHttpMessagesAsync<T>(resource.Group, resource.Version, resource.Plural, name, null, ct),
+            (true, "scale") => Ops.GetNamespacedCustomObjectScaleWithHttpMessagesAsync<T>(resource.Group, resource.Version, ns, resource.Plural, name, null, ct),
+            (false, "scale") => Ops.GetClusterCustomObjectScaleWithHttpMessagesAsync<T>(resource.Group, resource.Version, resource.Plural, name, null, ct),
+            _ => throw new ArgumentException($"subresource '{subresource}' is not one Lifeboat reads", nameof(subresource)),
+        }, cancellationToken);
 
     /// <summary>The object, or null when it does not exist.</summary>
     public async Task<T?> TryGetAsync<T>(KubeResource resource, string? ns, string name, CancellationToken cancellationToken)
@@ -65,14 +76,19 @@ public sealed class KubeClient : IDisposable
 
     /// <summary>One page of a list; <paramref name="ns"/> null lists across all namespaces.</summary>
     public Task<KubeList<T>> ListAsync<T>(KubeResource resource, string? ns, ListOptions? options, CancellationToken cancellationToken)
-        where T : class
-    {
-        var query = Query(
-            ("labelSelector", options?.LabelSelector), ("fieldSelector", options?.FieldSelector),
-            ("limit", options?.Limit?.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("continue", options?.Continue),
-            ("resourceVersion", options?.ResourceVersion));
-        return SendAsync<KubeList<T>>(HttpMethod.Get, resource.CollectionPath(ns) + query, null, null, $"list {Describe(resource, ns, null)}", cancellationToken);
-    }
+        where T : class =>
+        CallAsync($"list {Describe(resource, ns, null)}", ct => Scoped(resource, ns)
+            ? Ops.ListNamespacedCustomObjectWithHttpMessagesAsync<KubeList<T>>(resource.Group, resource.Version, ns, resource.Plural,
+                continueParameter: options?.Continue, fieldSelector: options?.FieldSelector, labelSelector: options?.LabelSelector,
+                limit: options?.Limit, resourceVersion: options?.ResourceVersion, cancellationToken: ct)
+            : resource.Namespaced
+                ? Ops.ListCustomObjectForAllNamespacesWithHttpMessagesAsync<KubeList<T>>(resource.Group, resource.Version, resource.Plural,
+                    continueParameter: options?.Continue, fieldSelector: options?.FieldSelector, labelSelector: options?.LabelSelector,
+                    limit: options?.Limit, resourceVersion: options?.ResourceVersion, cancellationToken: ct)
+                : Ops.ListClusterCustomObjectWithHttpMessagesAsync<KubeList<T>>(resource.Group, resource.Version, resource.Plural,
+                    continueParameter: options?.Continue, fieldSelector: options?.FieldSelector, labelSelector: options?.LabelSelector,
+                    limit: options?.Limit, resourceVersion: options?.ResourceVersion, cancellationToken: ct),
+            cancellationToken);
 
     /// <summary>Every item, page by page (500 per request unless <see cref="ListOptions.Limit"/> says otherwise).</summary>
     public async IAsyncEnumerable<T> ListAllAsync<T>(KubeResource resource, string? ns, ListOptions? options,
@@ -102,8 +118,8 @@ public sealed class KubeClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(item);
         Stamp(resource, item);
-        return SendAsync<T>(HttpMethod.Post, resource.CollectionPath(ns) + Query(("dryRun", dryRun ? "All" : null)), Json(item), null,
-            $"create {Describe(resource, ns, item.Metadata.Name ?? item.Metadata.GenerateName + "*")}", cancellationToken);
+        return CreateCoreAsync<T>(resource, ns, item, dryRun, $"create {Describe(resource, ns, item.Metadata.Name ?? item.Metadata.GenerateName + "*")}",
+            cancellationToken);
     }
 
     /// <summary>PUT: replaces the object, failing with 409 if it changed since <c>metadata.resourceVersion</c> was read.</summary>
@@ -114,20 +130,22 @@ public sealed class KubeClient : IDisposable
         ArgumentNullException.ThrowIfNull(item);
         Stamp(resource, item);
         var name = item.Metadata.Name ?? throw new ArgumentException("the object has no name", nameof(item));
-        return SendAsync<T>(HttpMethod.Put, resource.ObjectPath(item.Metadata.Namespace, name, subresource), Json(item), null,
-            $"update {Describe(resource, item.Metadata.Namespace, name)}{(subresource is null ? "" : "/" + subresource)}", cancellationToken);
+        var ns = item.Metadata.Namespace;
+        return CallAsync($"update {Describe(resource, ns, name)}{(subresource is null ? "" : "/" + subresource)}", ct =>
+            (Scoped(resource, ns, name), subresource) switch
+            {
+                (true, null) => Ops.ReplaceNamespacedCustomObjectWithHttpMessagesAsync<T>(item, resource.Group, resource.Version, ns, resource.Plural, name, cancellationToken: ct),
+                (false, null) => Ops.ReplaceClusterCustomObjectWithHttpMessagesAsync<T>(item, resource.Group, resource.Version, resource.Plural, name, cancellationToken: ct),
+                (true, "status") => Ops.ReplaceNamespacedCustomObjectStatusWithHttpMessagesAsync<T>(item, resource.Group, resource.Version, ns, resource.Plural, name, cancellationToken: ct),
+                (false, "status") => Ops.ReplaceClusterCustomObjectStatusWithHttpMessagesAsync<T>(item, resource.Group, resource.Version, resource.Plural, name, cancellationToken: ct),
+                _ => throw new ArgumentException($"subresource '{subresource}' is not one Lifeboat writes", nameof(subresource)),
+            }, cancellationToken);
     }
 
     public Task<T> PatchAsync<T>(KubeResource resource, string? ns, string name, KubePatch patch, CancellationToken cancellationToken,
         string? subresource = null)
-        where T : KubeObject
-    {
-        ArgumentNullException.ThrowIfNull(patch);
-        var content = new StringContent(patch.Body, Encoding.UTF8);
-        content.Headers.ContentType = new MediaTypeHeaderValue(patch.ContentType);
-        return SendAsync<T>(HttpMethod.Patch, resource.ObjectPath(ns, name, subresource), content, null,
-            $"patch {Describe(resource, ns, name)}{(subresource is null ? "" : "/" + subresource)}", cancellationToken);
-    }
+        where T : KubeObject =>
+        PatchCoreAsync<T>(resource, ns, name, patch, subresource, dryRun: false, cancellationToken);
 
     /// <summary>Creates an object given as JSON exactly as it should be stored; <paramref name="dryRun"/> asks the server to validate only.</summary>
     public Task<JsonObject> CreateObjectAsync(KubeResource resource, string? ns, JsonObject item, bool dryRun, CancellationToken cancellationToken)
@@ -135,44 +153,48 @@ public sealed class KubeClient : IDisposable
         ArgumentNullException.ThrowIfNull(resource);
         ArgumentNullException.ThrowIfNull(item);
         var name = (string?)item["metadata"]?["name"] ?? "";
-        return SendAsync<JsonObject>(HttpMethod.Post, resource.CollectionPath(ns) + Query(("dryRun", dryRun ? "All" : null)),
-            new StringContent(item.ToJsonString(), Encoding.UTF8, "application/json"), null, $"create {Describe(resource, ns, name)}", cancellationToken);
+        return CreateCoreAsync<JsonObject>(resource, ns, item, dryRun, $"create {Describe(resource, ns, name)}", cancellationToken);
     }
 
     /// <summary>Patches an object (merge or JSON patch); <paramref name="dryRun"/> asks the server to validate only.</summary>
     public Task<JsonObject> PatchObjectAsync(KubeResource resource, string? ns, string name, KubePatch patch, bool dryRun, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(resource);
-        ArgumentNullException.ThrowIfNull(patch);
-        var content = new StringContent(patch.Body, Encoding.UTF8);
-        content.Headers.ContentType = new MediaTypeHeaderValue(patch.ContentType);
-        return SendAsync<JsonObject>(HttpMethod.Patch, resource.ObjectPath(ns, name) + Query(("dryRun", dryRun ? "All" : null)), content, null,
-            $"patch {Describe(resource, ns, name)}", cancellationToken);
+        return PatchCoreAsync<JsonObject>(resource, ns, name, patch, null, dryRun, cancellationToken);
     }
 
-    /// <summary>GETs a non-resource path such as <c>/version</c>, <c>/api</c> or <c>/apis/apps/v1</c> (discovery).</summary>
-    public Task<T> GetPathAsync<T>(string path, CancellationToken cancellationToken)
-        where T : class =>
-        SendAsync<T>(HttpMethod.Get, path, null, null, $"get {path}", cancellationToken);
+    /// <summary>What the API server serves, from the library's discovery calls.</summary>
+    public Task<V1APIVersions> CoreVersionsAsync(CancellationToken cancellationToken) =>
+        CallAsync("get /api", ct => _api.Core.GetAPIVersionsWithHttpMessagesAsync(null, ct), cancellationToken);
+
+    public Task<V1APIGroupList> GroupsAsync(CancellationToken cancellationToken) =>
+        CallAsync("get /apis", ct => _api.Apis.GetAPIVersionsWithHttpMessagesAsync(null, ct), cancellationToken);
+
+    /// <summary>The resources of one group version (<paramref name="group"/> empty for the core group).</summary>
+    public Task<V1APIResourceList> ResourcesAsync(string group, string version, CancellationToken cancellationToken) =>
+        CallAsync($"get {(group.Length == 0 ? "/api/" : $"/apis/{group}/")}{version}",
+            ct => Ops.GetAPIResourcesWithHttpMessagesAsync(group, version, null, ct), cancellationToken);
+
+    public Task<VersionInfo> VersionAsync(CancellationToken cancellationToken) =>
+        CallAsync("get /version", ct => _api.Version.GetCodeWithHttpMessagesAsync(null, ct), cancellationToken);
 
     /// <summary>Deletes; true when it was deleted (or deletion started), false when it did not exist.</summary>
     public async Task<bool> DeleteAsync(KubeResource resource, string? ns, string name, CancellationToken cancellationToken, DeleteOptions? options = null)
     {
-        var body = new Dictionary<string, object?> { ["apiVersion"] = "v1", ["kind"] = "DeleteOptions" };
-        if (options?.PropagationPolicy is { } policy)
-        {
-            body["propagationPolicy"] = policy;
-        }
-
+        var body = new V1DeleteOptions { ApiVersion = "v1", Kind = "DeleteOptions", PropagationPolicy = options?.PropagationPolicy };
         if (options?.PreconditionUid is not null || options?.PreconditionResourceVersion is not null)
         {
-            body["preconditions"] = new Dictionary<string, string?> { ["uid"] = options.PreconditionUid, ["resourceVersion"] = options.PreconditionResourceVersion };
+            body.Preconditions = new V1Preconditions { Uid = options.PreconditionUid, ResourceVersion = options.PreconditionResourceVersion };
         }
 
+        var dryRun = options?.DryRun == true ? "All" : null;
         try
         {
-            await SendAsync<GenericObject>(HttpMethod.Delete, resource.ObjectPath(ns, name) + Query(("dryRun", options?.DryRun == true ? "All" : null)),
-                Json(body), null, $"delete {Describe(resource, ns, name)}", cancellationToken);
+            await CallAsync($"delete {Describe(resource, ns, name)}", ct => Scoped(resource, ns, name)
+                ? Ops.DeleteNamespacedCustomObjectWithHttpMessagesAsync<JsonObject>(resource.Group, resource.Version, ns, resource.Plural, name, body,
+                    dryRun: dryRun, cancellationToken: ct)
+                : Ops.DeleteClusterCustomObjectWithHttpMessagesAsync<JsonObject>(resource.Group, resource.Version, resource.Plural, name, body,
+                    dryRun: dryRun, cancellationToken: ct), cancellationToken);
             return true;
         }
         catch (KubeNotFoundException)
@@ -190,113 +212,139 @@ public sealed class KubeClient : IDisposable
         where T : KubeObject
     {
         options ??= new WatchOptions();
-        var path = resource.CollectionPath(ns) + Query(("watch", "1"), ("resourceVersion", options.ResourceVersion),
-            ("labelSelector", options.LabelSelector), ("fieldSelector", options.FieldSelector),
-            ("allowWatchBookmarks", options.AllowBookmarks ? "true" : null),
-            ("timeoutSeconds", options.TimeoutSeconds?.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         var doing = $"watch {Describe(resource, ns, null)}";
-        using var response = await StartAsync(HttpMethod.Get, path, null, HttpCompletionOption.ResponseHeadersRead, doing, cancellationToken);
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        Exception? failed = null;
+
+        // The library reports an ERROR event (410 Gone among them) to onError instead of yielding it.
+        void OnError(Exception ex) => failed ??= ex;
+        var events = Scoped(resource, ns)
+            ? Ops.WatchListNamespacedCustomObjectAsync(resource.Group, resource.Version, ns, resource.Plural, options.AllowBookmarks, null,
+                options.FieldSelector, options.LabelSelector, null, options.ResourceVersion, null, options.TimeoutSeconds, null, OnError, cancellationToken)
+            : resource.Namespaced
+                ? Ops.WatchListCustomObjectForAllNamespacesAsync(resource.Group, resource.Version, resource.Plural, options.AllowBookmarks, null,
+                    options.FieldSelector, options.LabelSelector, null, options.ResourceVersion, null, options.TimeoutSeconds, null, OnError, cancellationToken)
+                : Ops.WatchListClusterCustomObjectAsync(resource.Group, resource.Version, resource.Plural, options.AllowBookmarks, null,
+                    options.FieldSelector, options.LabelSelector, null, options.ResourceVersion, null, options.TimeoutSeconds, null, OnError, cancellationToken);
+        await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
+        while (true)
         {
-            if (line.Length == 0)
-            {
-                continue;
-            }
-
-            using var doc = JsonDocument.Parse(line);
-            var type = doc.RootElement.GetProperty("type").GetString() ?? "";
-            var obj = doc.RootElement.GetProperty("object");
-            if (type == "ERROR")
-            {
-                var status = obj.Deserialize<Status>(KubeJson.Options);
-                throw KubeException.From((HttpStatusCode)(status?.Code is > 0 and var c ? c : 500), status, doing);
-            }
-
-            yield return new WatchEvent<T>(type, obj.Deserialize<T>(KubeJson.Options), null);
-        }
-    }
-
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, HttpCompletionOption? completion, string doing,
-        CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_requestTimeout);
-        try
-        {
-            using var response = await StartAsync(method, path, content, completion ?? HttpCompletionOption.ResponseContentRead, doing, timeout.Token);
-            return await response.Content.ReadJsonAsync<T>(doing, timeout.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new KubeException(HttpStatusCode.RequestTimeout, null, $"{doing}: no answer from {_connection.Server} within {_requestTimeout.TotalSeconds:0} s",
-                "check that the API server is reachable from here");
-        }
-    }
-
-    /// <summary>Sends, retrying once after a 401 with fresh credentials; returns a successful response or throws the typed error.</summary>
-    private async Task<HttpResponseMessage> StartAsync(HttpMethod method, string path, HttpContent? content, HttpCompletionOption completion,
-        string doing, CancellationToken cancellationToken)
-    {
-        var body = content is null ? null : await content.ReadAsByteArrayAsync(cancellationToken);
-        for (var attempt = 0; ; attempt++)
-        {
-            var request = new HttpRequestMessage(method, new Uri(_api.BaseUri, path));
-            request.Headers.Accept.ParseAdd("application/json");
-            if (body is not null)
-            {
-                request.Content = new ByteArrayContent(body);
-                request.Content.Headers.ContentType = content!.Headers.ContentType;
-            }
-
+            bool more;
             try
             {
-                // The library applies the credentials and the TLS server name, and reads only the headers here.
-                var response = await _api.SendAsync(request, cancellationToken);
-                if (completion == HttpCompletionOption.ResponseContentRead)
-                {
-                    await response.Content.LoadIntoBufferAsync(cancellationToken);
-                }
+                more = await enumerator.MoveNextAsync();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                throw Translate(ex, doing);
+            }
 
-                return response;
-            }
-            catch (HttpOperationException ex) when (ex.Response is { } answer)
+            if (failed is not null)
             {
-                if (answer.StatusCode == HttpStatusCode.Unauthorized && attempt == 0 && _connection.Credentials is { } credentials)
-                {
-                    credentials.Expire();
-                    continue;
-                }
+                throw Translate(failed, doing);
+            }
 
-                Status? status = null;
-                try
-                {
-                    status = string.IsNullOrEmpty(answer.Content) ? null : JsonSerializer.Deserialize<Status>(answer.Content, KubeJson.Options);
-                }
-                catch (JsonException)
-                {
-                }
+            if (!more)
+            {
+                yield break;
+            }
 
-                throw KubeException.From(answer.StatusCode, status, doing);
-            }
-            catch (HttpRequestException ex)
+            var (type, item) = enumerator.Current;
+            yield return new WatchEvent<T>(type.ToString().ToUpperInvariant(), item is JsonElement json ? json.Deserialize<T>(KubeJson.Options) : null, null);
+        }
+    }
+
+    private ICustomObjectsOperations Ops => _api.CustomObjects;
+
+    private Task<T> CreateCoreAsync<T>(KubeResource resource, string? ns, object item, bool dryRun, string doing, CancellationToken cancellationToken) =>
+        CallAsync(doing, ct => Scoped(resource, ns)
+            ? Ops.CreateNamespacedCustomObjectWithHttpMessagesAsync<T>(item, resource.Group, resource.Version, ns, resource.Plural,
+                dryRun: dryRun ? "All" : null, cancellationToken: ct)
+            : Ops.CreateClusterCustomObjectWithHttpMessagesAsync<T>(item, resource.Group, resource.Version, resource.Plural,
+                dryRun: dryRun ? "All" : null, cancellationToken: ct), cancellationToken);
+
+    private Task<T> PatchCoreAsync<T>(KubeResource resource, string? ns, string name, KubePatch patch, string? subresource, bool dryRun,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        var body = new V1Patch(patch.Body, patch.Type);
+        var run = dryRun ? "All" : null;
+        return CallAsync($"patch {Describe(resource, ns, name)}{(subresource is null ? "" : "/" + subresource)}", ct =>
+            (Scoped(resource, ns, name), subresource) switch
             {
-                var cause = ex.InnerException is SocketException socket ? socket.SocketErrorCode.ToString() : ex.InnerException?.Message ?? ex.Message;
-                throw new KubeException(0, null, $"{doing}: cannot reach the API server {_connection.Server} ({cause})",
-                    $"check the server address ({_connection.Source}) and that it is reachable", ex);
-            }
-            catch (KubeConfigException)
+                (true, null) => Ops.PatchNamespacedCustomObjectWithHttpMessagesAsync<T>(body, resource.Group, resource.Version, ns, resource.Plural, name, run, cancellationToken: ct),
+                (false, null) => Ops.PatchClusterCustomObjectWithHttpMessagesAsync<T>(body, resource.Group, resource.Version, resource.Plural, name, run, cancellationToken: ct),
+                (true, "status") => Ops.PatchNamespacedCustomObjectStatusWithHttpMessagesAsync<T>(body, resource.Group, resource.Version, ns, resource.Plural, name, run, cancellationToken: ct),
+                (false, "status") => Ops.PatchClusterCustomObjectStatusWithHttpMessagesAsync<T>(body, resource.Group, resource.Version, resource.Plural, name, run, cancellationToken: ct),
+                (true, "scale") => Ops.PatchNamespacedCustomObjectScaleWithHttpMessagesAsync<T>(body, resource.Group, resource.Version, ns, resource.Plural, name, run, cancellationToken: ct),
+                (false, "scale") => Ops.PatchClusterCustomObjectScaleWithHttpMessagesAsync<T>(body, resource.Group, resource.Version, resource.Plural, name, run, cancellationToken: ct),
+                _ => throw new ArgumentException($"subresource '{subresource}' is not one Lifeboat patches", nameof(subresource)),
+            }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs one library operation: its answer's body, or the typed error; a 401 once more with fresh credentials.
+    /// </summary>
+    private async Task<T> CallAsync<T>(string doing, Func<CancellationToken, Task<HttpOperationResponse<T>>> operation, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
             {
-                throw; // a token Lifeboat could not get (exec plugin, token file): its own message says why
+                using var response = await operation(cancellationToken);
+                return response.Body ?? throw new KubeException(HttpStatusCode.InternalServerError, null, $"{doing}: the API server's answer is empty", null);
             }
-            catch (Exception ex) when (ex is k8s.Exceptions.KubernetesClientException or k8s.Exceptions.KubeConfigException)
+            catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Unauthorized && attempt == 0
+                                                     && _connection.Credentials is { } credentials)
             {
-                throw new KubeException(0, null, $"{doing}: cannot authenticate to {_connection.Server}: {ex.Message}",
-                    $"check the user in {_connection.Source}", ex);
+                credentials.Expire();
+            }
+            catch (Exception ex) when (ex is not KubeException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
+            {
+                throw Translate(ex, doing);
             }
         }
     }
+
+    /// <summary>A failure of the library's, in Lifeboat's words.</summary>
+    private Exception Translate(Exception ex, string doing) => ex switch
+    {
+        KubeConfigException => ex, // a token Lifeboat could not get (exec plugin, token file): its own message says why
+        KubeException => ex,
+        HttpOperationException { Response: { } answer } => KubeException.From(answer.StatusCode, ParseStatus(answer.Content), doing),
+        k8s.Autorest.HttpOperationException => new KubeException(0, null, $"{doing}: {ex.Message}", null, ex),
+        KubernetesException { Status: { } status } => KubeException.From((HttpStatusCode)(status.Code is > 0 and var c ? c : 500),
+            new Status { Code = status.Code ?? 0, Message = status.Message, Reason = status.Reason }, doing),
+        HttpRequestException => new KubeException(0, null,
+            $"{doing}: cannot reach the API server {_connection.Server} ({(ex.InnerException is SocketException socket ? socket.SocketErrorCode.ToString() : ex.InnerException?.Message ?? ex.Message)})",
+            $"check the server address ({_connection.Source}) and that it is reachable", ex),
+        OperationCanceledException => new KubeException(HttpStatusCode.RequestTimeout, null,
+            $"{doing}: no answer from {_connection.Server} within {_requestTimeout.TotalSeconds:0} s", "check that the API server is reachable from here", ex),
+        JsonException => new KubeException(HttpStatusCode.InternalServerError, null, $"{doing}: the API server's answer is not the expected JSON ({ex.Message})", null, ex),
+        k8s.Exceptions.KubernetesClientException or k8s.Exceptions.KubeConfigException => new KubeException(0, null,
+            $"{doing}: cannot authenticate to {_connection.Server}: {ex.Message}", $"check the user in {_connection.Source}", ex),
+        _ => ex,
+    };
+
+    private static Status? ParseStatus(string? content)
+    {
+        try
+        {
+            return string.IsNullOrEmpty(content) ? null : JsonSerializer.Deserialize<Status>(content, KubeJson.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether calls go to the namespaced path: a namespaced kind with a namespace given (none lists all namespaces).</summary>
+    private static bool Scoped(KubeResource resource, string? ns) => resource.Namespaced && ns is not null;
+
+    /// <summary>As the collection form above, for one object: a namespaced object cannot be named without its namespace.</summary>
+    private static bool Scoped(KubeResource resource, string? ns, string name) =>
+        !resource.Namespaced || !string.IsNullOrEmpty(ns)
+            ? resource.Namespaced
+            : throw new ArgumentException($"{resource.QualifiedName} are namespaced: a namespace is needed for {name}", nameof(ns));
 
     private static void Stamp(KubeResource resource, KubeObject item)
     {
@@ -304,42 +352,8 @@ public sealed class KubeClient : IDisposable
         item.Kind ??= resource.Kind;
     }
 
-    private static StringContent Json<TBody>(TBody body) =>
-        new(JsonSerializer.Serialize(body, KubeJson.Options), Encoding.UTF8, "application/json");
-
     private static string Describe(KubeResource resource, string? ns, string? name) =>
         resource.QualifiedName + (name is null ? "" : $" {name}") + (resource.Namespaced && ns is not null ? $" in namespace {ns}" : "");
 
-    private static string Query(params (string Key, string? Value)[] pairs)
-    {
-        var parts = pairs.Where(p => p.Value is not null).Select(p => $"{p.Key}={Uri.EscapeDataString(p.Value!)}").ToList();
-        return parts.Count == 0 ? "" : "?" + string.Join("&", parts);
-    }
-
     public void Dispose() => _api.Dispose();
-
-    /// <summary>KubernetesClient's client, with its authenticated send open to the typed calls above.</summary>
-    private sealed class ApiServer(KubernetesClientConfiguration configuration) : k8s.Kubernetes(configuration)
-    {
-        /// <summary>Sends with the library's credentials and TLS; a non-success answer is its <see cref="HttpOperationException"/>.</summary>
-        public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            SendRequestRaw("", request, cancellationToken);
-    }
-}
-
-internal static class HttpContentJson
-{
-    /// <summary>Reads a JSON answer; a body that is not the expected JSON is the server's fault, said so.</summary>
-    public static async Task<T> ReadJsonAsync<T>(this HttpContent content, string doing, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await content.ReadFromJsonAsync<T>(KubeJson.Options, cancellationToken)
-                ?? throw new JsonException("empty body");
-        }
-        catch (JsonException ex)
-        {
-            throw new KubeException(HttpStatusCode.InternalServerError, null, $"{doing}: the API server's answer is not the expected JSON ({ex.Message})", null, ex);
-        }
-    }
 }

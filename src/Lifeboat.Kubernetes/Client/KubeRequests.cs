@@ -1,3 +1,4 @@
+using k8s.Models;
 using Lifeboat.Kubernetes.Models;
 
 namespace Lifeboat.Kubernetes.Client;
@@ -37,13 +38,13 @@ public sealed record WatchOptions
 }
 
 /// <summary>A PATCH body and its type.</summary>
-public sealed record KubePatch(string ContentType, string Body)
+public sealed record KubePatch(V1Patch.PatchType Type, string Body)
 {
     /// <summary>RFC 7386 JSON merge patch: objects merge, lists are replaced, null deletes.</summary>
-    public static KubePatch Merge(string body) => new("application/merge-patch+json", body);
+    public static KubePatch Merge(string body) => new(V1Patch.PatchType.MergePatch, body);
 
     /// <summary>RFC 6902 JSON patch: a list of operations (add, remove, replace, test…).</summary>
-    public static KubePatch Json(string body) => new("application/json-patch+json", body);
+    public static KubePatch Json(string body) => new(V1Patch.PatchType.JsonPatch, body);
 }
 
 /// <summary>Options of a delete.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using k8s.Models;
 using Lifeboat.Kubernetes.Client;
 
 namespace Lifeboat.Kubernetes.Resources;
@@ -87,21 +88,22 @@ public sealed class ApiDiscovery
     public static async Task<ApiDiscovery> DiscoverAsync(KubeClient client, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var version = await TryAsync(() => client.GetPathAsync<ServerVersion>("/version", cancellationToken));
-        var groupVersions = new List<(string Group, string Version, bool Preferred, string Path)>();
-        var core = await client.GetPathAsync<ApiVersions>("/api", cancellationToken);
+        var version = await TryAsync(async () => await client.VersionAsync(cancellationToken) is var v
+            ? new ServerVersion(v.Major, v.Minor, v.GitVersion, v.Platform) : null);
+        var groupVersions = new List<(string Group, string Version, bool Preferred)>();
+        var core = await client.CoreVersionsAsync(cancellationToken);
         foreach (var v in core.Versions ?? [])
         {
-            groupVersions.Add(("", v, v == "v1" || core.Versions!.Count == 1, $"/api/{v}"));
+            groupVersions.Add(("", v, v == "v1" || core.Versions!.Count == 1));
         }
 
-        var groups = await client.GetPathAsync<ApiGroupList>("/apis", cancellationToken);
+        var groups = await client.GroupsAsync(cancellationToken);
         foreach (var group in groups.Groups ?? [])
         {
             var preferred = group.PreferredVersion?.Version ?? group.Versions?.FirstOrDefault()?.Version;
             foreach (var v in group.Versions ?? [])
             {
-                groupVersions.Add((group.Name, v.Version, v.Version == preferred, $"/apis/{group.Name}/{v.Version}"));
+                groupVersions.Add((group.Name, v.Version, v.Version == preferred));
             }
         }
 
@@ -109,10 +111,10 @@ public sealed class ApiDiscovery
         var warnings = new ConcurrentBag<string>();
         await Parallel.ForEachAsync(groupVersions, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (gv, ct) =>
         {
-            ApiResourceList list;
+            V1APIResourceList list;
             try
             {
-                list = await client.GetPathAsync<ApiResourceList>(gv.Path, ct);
+                list = await client.ResourcesAsync(gv.Group, gv.Version, ct);
             }
             catch (KubeException ex)
             {
@@ -126,7 +128,7 @@ public sealed class ApiDiscovery
             {
                 found.Add(new ServedResource(
                     new KubeResource(gv.Group, gv.Version, r.Name, r.Kind, r.Namespaced),
-                    r.Verbs ?? [], r.ShortNames ?? [], r.SingularName ?? "", gv.Preferred, subresources.Contains(r.Name + "/status")));
+                    [.. r.Verbs ?? []], [.. r.ShortNames ?? []], r.SingularName ?? "", gv.Preferred, subresources.Contains(r.Name + "/status")));
             }
         });
 
@@ -156,16 +158,4 @@ public sealed class ApiDiscovery
             return null;
         }
     }
-
-    private sealed record ApiVersions(List<string>? Versions);
-
-    private sealed record ApiGroupList(List<ApiGroup>? Groups);
-
-    private sealed record ApiGroup(string Name, List<GroupVersionRef>? Versions, GroupVersionRef? PreferredVersion);
-
-    private sealed record GroupVersionRef(string? GroupVersion, string Version);
-
-    private sealed record ApiResourceList(string? GroupVersion, List<ApiResource>? Resources);
-
-    private sealed record ApiResource(string Name, string? SingularName, bool Namespaced, string Kind, List<string>? Verbs, List<string>? ShortNames);
 }

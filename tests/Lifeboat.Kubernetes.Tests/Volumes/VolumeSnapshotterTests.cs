@@ -162,7 +162,7 @@ public sealed class VolumeSnapshotterTests : VolumeTestBase
         var result = await snapshotter.WaitAsync(snapshot, QuickWaits, default);
 
         Assert.Equal(SnapshotOutcome.Ready, result.Outcome);
-        Assert.Contains(Server.Requests, r => r.Contains("watch=1", StringComparison.Ordinal));
+        Assert.Contains(Server.Requests, r => r.Contains("watch=true", StringComparison.Ordinal));
         Assert.True(Server.Requests.Count(r => r.StartsWith("GET /apis/snapshot.storage.k8s.io/v1/namespaces/app/volumesnapshots/s", StringComparison.Ordinal)) >= 2);
     }
 
