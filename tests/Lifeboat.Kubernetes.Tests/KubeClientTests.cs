@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using k8s.Models;
 using Lifeboat.Kubernetes.Client;
 using Lifeboat.Kubernetes.Models;
 using Lifeboat.Testing.Kube;
@@ -25,7 +26,7 @@ public sealed class KubeClientTests : IAsyncLifetime
 
     private static VolumeSnapshot Snapshot(string name, string pvc = "data", Dictionary<string, string>? labels = null) => new()
     {
-        Metadata = new ObjectMeta { Name = name, Labels = labels },
+        Metadata = new V1ObjectMeta { Name = name, Labels = labels },
         Spec = new VolumeSnapshotSpec { Source = new VolumeSnapshotSource { PersistentVolumeClaimName = pvc } },
     };
 
@@ -36,7 +37,7 @@ public sealed class KubeClientTests : IAsyncLifetime
         var read = await _client.GetAsync<VolumeSnapshot>(KubeResource.VolumeSnapshots, "default", "a", default);
 
         Assert.Equal("data", read.Spec.Source.PersistentVolumeClaimName);
-        Assert.Equal("default", read.Metadata.Namespace);
+        Assert.Equal("default", read.Metadata.NamespaceProperty);
         Assert.False(string.IsNullOrEmpty(read.Metadata.Uid));
         Assert.NotNull(read.Metadata.CreationTimestamp);
         Assert.Equal(created.Metadata.ResourceVersion, read.Metadata.ResourceVersion);
@@ -60,10 +61,10 @@ public sealed class KubeClientTests : IAsyncLifetime
     {
         var first = await _client.CreateAsync(KubeResource.VolumeSnapshots, "default", Snapshot("a"), default);
         var stale = await _client.GetAsync<VolumeSnapshot>(KubeResource.VolumeSnapshots, "default", "a", default);
-        first.Metadata.Labels = new() { ["k"] = "1" };
+        first.Metadata.Labels = new Dictionary<string, string> { ["k"] = "1" };
         var updated = await _client.ReplaceAsync(KubeResource.VolumeSnapshots, first, default);
 
-        stale.Metadata.Labels = new() { ["k"] = "2" };
+        stale.Metadata.Labels = new Dictionary<string, string> { ["k"] = "2" };
         var conflict = await Assert.ThrowsAsync<KubeConflictException>(() => _client.ReplaceAsync(KubeResource.VolumeSnapshots, stale, default));
         Assert.False(conflict.AlreadyExists);
         Assert.Contains("the object has been modified", conflict.Message, StringComparison.Ordinal);
@@ -118,7 +119,7 @@ public sealed class KubeClientTests : IAsyncLifetime
 
         var page = await _client.ListAsync<VolumeSnapshot>(KubeResource.VolumeSnapshots, "default", new ListOptions { Limit = 3 }, default);
         Assert.Equal(3, page.Items.Count);
-        Assert.False(string.IsNullOrEmpty(page.Metadata.Continue));
+        Assert.False(string.IsNullOrEmpty(page.Metadata.ContinueProperty));
 
         var all = await _client.ListAllAsync<VolumeSnapshot>(KubeResource.VolumeSnapshots, "default", new ListOptions { Limit = 2 }, default).ToListAsync();
         Assert.Equal(7, all.Count);

@@ -26,7 +26,7 @@ internal static class VolumeCommands
     private static Command Snapshot(CliContext context)
     {
         var kube = new KubeOptions();
-        var pvc = new Option<string>("--pvc") { Description = "The PersistentVolumeClaim to snapshot", Required = true };
+        var pvc = new Option<string>("--pvc") { Description = "The V1PersistentVolumeClaim to snapshot", Required = true };
         var className = new Option<string?>("--class") { Description = "VolumeSnapshotClass (default: the default class of the claim's CSI driver)" };
         var name = new Option<string?>("--name") { Description = "Snapshot name (default: <pvc>-manual-<UTC yyyyMMddHHmmss>)" };
         var wait = new Option<bool>("--wait") { Description = "Wait until the snapshot is cut and ready to use" };
@@ -138,7 +138,7 @@ internal static class VolumeCommands
                     slot = result.Slot,
                     dryRun = options.DryRun,
                     claims = result.Claims.Select(c => new { @namespace = c.Namespace, pvc = c.Claim, snapshot = c.Snapshot, outcome = c.Outcome, failed = c.Failed }),
-                    deleted = result.Deleted.Select(d => new { @namespace = d.Snapshot.Metadata.Namespace, name = d.Snapshot.Metadata.Name, reason = d.Reason }),
+                    deleted = result.Deleted.Select(d => new { @namespace = d.Snapshot.Metadata.NamespaceProperty, name = d.Snapshot.Metadata.Name, reason = d.Reason }),
                     failures = result.Failures,
                 });
             }
@@ -278,14 +278,14 @@ internal static class VolumeCommands
     private static readonly string[] ListHeader = ["NAMESPACE", "NAME", "READY", "SIZE", "AGE", "SOURCE PVC", "CLASS", "CUT (UTC)", "ERROR"];
 
     internal sealed record SnapshotRow(string Namespace, string Name, bool Ready, string? RestoreSize, long AgeSeconds, string? SourcePvc, string? SourceContent,
-        string? Class, DateTimeOffset? CutAt, string? Error, IReadOnlyDictionary<string, string>? Labels)
+        string? Class, DateTimeOffset? CutAt, string? Error, IDictionary<string, string>? Labels)
     {
         public string? Outcome { get; init; }
     }
 
     private static SnapshotRow Row(VolumeSnapshot s, DateTimeOffset now) => new(
-        s.Metadata.Namespace ?? "", s.Metadata.Name ?? "", s.Status?.ReadyToUse == true, s.Status?.RestoreSize,
-        (long)Math.Max(0, (now - (s.Metadata.CreationTimestamp ?? now)).TotalSeconds), s.Spec.Source.PersistentVolumeClaimName, s.Spec.Source.VolumeSnapshotContentName,
+        s.Metadata.NamespaceProperty ?? "", s.Metadata.Name ?? "", s.Status?.ReadyToUse == true, s.Status?.RestoreSize,
+        (long)Math.Max(0, (now - (s.Metadata.CreationTimestamp.Instant() ?? now)).TotalSeconds), s.Spec.Source.PersistentVolumeClaimName, s.Spec.Source.VolumeSnapshotContentName,
         s.Spec.VolumeSnapshotClassName, s.Status?.CreationTime, s.Status?.Error?.Message, s.Metadata.Labels);
 
     /// <summary>An age as kubectl prints it.</summary>

@@ -104,17 +104,17 @@ public sealed class KubeClient : IDisposable
                 yield return item;
             }
 
-            if (string.IsNullOrEmpty(list.Metadata.Continue))
+            if (string.IsNullOrEmpty(list.Metadata.ContinueProperty))
             {
                 yield break;
             }
 
-            page = page with { Continue = list.Metadata.Continue };
+            page = page with { Continue = list.Metadata.ContinueProperty };
         }
     }
 
     public Task<T> CreateAsync<T>(KubeResource resource, string? ns, T item, CancellationToken cancellationToken, bool dryRun = false)
-        where T : KubeObject
+        where T : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(item);
         Stamp(resource, item);
@@ -125,12 +125,12 @@ public sealed class KubeClient : IDisposable
     /// <summary>PUT: replaces the object, failing with 409 if it changed since <c>metadata.resourceVersion</c> was read.</summary>
     /// <param name="subresource"><c>status</c> to write the status only (the main resource ignores status changes).</param>
     public Task<T> ReplaceAsync<T>(KubeResource resource, T item, CancellationToken cancellationToken, string? subresource = null)
-        where T : KubeObject
+        where T : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(item);
         Stamp(resource, item);
         var name = item.Metadata.Name ?? throw new ArgumentException("the object has no name", nameof(item));
-        var ns = item.Metadata.Namespace;
+        var ns = item.Metadata.NamespaceProperty;
         return CallAsync($"update {Describe(resource, ns, name)}{(subresource is null ? "" : "/" + subresource)}", ct =>
             (Scoped(resource, ns, name), subresource) switch
             {
@@ -144,7 +144,7 @@ public sealed class KubeClient : IDisposable
 
     public Task<T> PatchAsync<T>(KubeResource resource, string? ns, string name, KubePatch patch, CancellationToken cancellationToken,
         string? subresource = null)
-        where T : KubeObject =>
+        where T : class, IKubernetesObject<V1ObjectMeta> =>
         PatchCoreAsync<T>(resource, ns, name, patch, subresource, dryRun: false, cancellationToken);
 
     /// <summary>Creates an object given as JSON exactly as it should be stored; <paramref name="dryRun"/> asks the server to validate only.</summary>
@@ -209,7 +209,7 @@ public sealed class KubeClient : IDisposable
     /// </summary>
     public async IAsyncEnumerable<WatchEvent<T>> WatchAsync<T>(KubeResource resource, string? ns, WatchOptions? options,
         [EnumeratorCancellation] CancellationToken cancellationToken)
-        where T : KubeObject
+        where T : class, IKubernetesObject<V1ObjectMeta>
     {
         options ??= new WatchOptions();
         var doing = $"watch {Describe(resource, ns, null)}";
@@ -249,7 +249,7 @@ public sealed class KubeClient : IDisposable
             }
 
             var (type, item) = enumerator.Current;
-            yield return new WatchEvent<T>(type.ToString().ToUpperInvariant(), item is JsonElement json ? json.Deserialize<T>(KubeJson.Options) : null, null);
+            yield return new WatchEvent<T>(type.ToString().ToUpperInvariant(), item is JsonElement json ? KubernetesJson.Deserialize<T>(json) : null, null);
         }
     }
 
@@ -313,7 +313,7 @@ public sealed class KubeClient : IDisposable
         HttpOperationException { Response: { } answer } => KubeException.From(answer.StatusCode, ParseStatus(answer.Content), doing),
         k8s.Autorest.HttpOperationException => new KubeException(0, null, $"{doing}: {ex.Message}", null, ex),
         KubernetesException { Status: { } status } => KubeException.From((HttpStatusCode)(status.Code is > 0 and var c ? c : 500),
-            new Status { Code = status.Code ?? 0, Message = status.Message, Reason = status.Reason }, doing),
+            status, doing),
         HttpRequestException => new KubeException(0, null,
             $"{doing}: cannot reach the API server {_connection.Server} ({(ex.InnerException is SocketException socket ? socket.SocketErrorCode.ToString() : ex.InnerException?.Message ?? ex.Message)})",
             $"check the server address ({_connection.Source}) and that it is reachable", ex),
@@ -325,11 +325,11 @@ public sealed class KubeClient : IDisposable
         _ => ex,
     };
 
-    private static Status? ParseStatus(string? content)
+    private static V1Status? ParseStatus(string? content)
     {
         try
         {
-            return string.IsNullOrEmpty(content) ? null : JsonSerializer.Deserialize<Status>(content, KubeJson.Options);
+            return string.IsNullOrEmpty(content) ? null : KubernetesJson.Deserialize<V1Status>(content);
         }
         catch (JsonException)
         {
@@ -346,7 +346,7 @@ public sealed class KubeClient : IDisposable
             ? resource.Namespaced
             : throw new ArgumentException($"{resource.QualifiedName} are namespaced: a namespace is needed for {name}", nameof(ns));
 
-    private static void Stamp(KubeResource resource, KubeObject item)
+    private static void Stamp(KubeResource resource, IKubernetesObject item)
     {
         item.ApiVersion ??= resource.ApiVersion;
         item.Kind ??= resource.Kind;

@@ -1,6 +1,6 @@
 using System.Net;
+using k8s.Models;
 using Lifeboat.Core.Errors;
-using Lifeboat.Kubernetes.Models;
 
 namespace Lifeboat.Kubernetes.Client;
 
@@ -10,7 +10,7 @@ namespace Lifeboat.Kubernetes.Client;
 /// </summary>
 public class KubeException : LifeboatException
 {
-    public KubeException(HttpStatusCode statusCode, Status? status, string message, string? hint, Exception? inner = null)
+    public KubeException(HttpStatusCode statusCode, V1Status? status, string message, string? hint, Exception? inner = null)
         : base(message, hint, inner)
     {
         StatusCode = statusCode;
@@ -20,7 +20,7 @@ public class KubeException : LifeboatException
     public HttpStatusCode StatusCode { get; }
 
     /// <summary>The API's Status object, when it sent one.</summary>
-    public Status? Status { get; }
+    public V1Status? Status { get; }
 
     /// <summary>The Status reason (NotFound, AlreadyExists, Conflict, Forbidden, Invalid, Expired…), or null.</summary>
     public string? Reason => Status?.Reason;
@@ -29,7 +29,7 @@ public class KubeException : LifeboatException
         or HttpStatusCode.GatewayTimeout or HttpStatusCode.InternalServerError or HttpStatusCode.BadGateway;
 
     /// <summary>Turns an error answer into the matching typed exception.</summary>
-    public static KubeException From(HttpStatusCode code, Status? status, string doing)
+    public static KubeException From(HttpStatusCode code, V1Status? status, string doing)
     {
         var said = status?.Message is { Length: > 0 } m ? m : $"HTTP {(int)code} {code}";
         var message = $"{doing}: {said}";
@@ -47,28 +47,28 @@ public class KubeException : LifeboatException
 }
 
 /// <summary>401: the credentials were not accepted (expired token, wrong certificate).</summary>
-public sealed class KubeUnauthorizedException(Status? status, string message)
+public sealed class KubeUnauthorizedException(V1Status? status, string message)
     : KubeException(HttpStatusCode.Unauthorized, status, message, "check the kubeconfig's user, or refresh the token or certificate");
 
 /// <summary>403: the identity lacks a permission; the message names the verb and the resource.</summary>
-public sealed class KubeForbiddenException(Status? status, string message)
+public sealed class KubeForbiddenException(V1Status? status, string message)
     : KubeException(HttpStatusCode.Forbidden, status, message, "grant that verb on that resource to the identity (Role/ClusterRole and binding)");
 
 /// <summary>404: the object (or the namespace, or the API itself) does not exist.</summary>
-public sealed class KubeNotFoundException(Status? status, string message)
+public sealed class KubeNotFoundException(V1Status? status, string message)
     : KubeException(HttpStatusCode.NotFound, status, message, null);
 
 /// <summary>409: AlreadyExists on create, or Conflict when the object changed since it was read.</summary>
-public sealed class KubeConflictException(Status? status, string message)
+public sealed class KubeConflictException(V1Status? status, string message)
     : KubeException(HttpStatusCode.Conflict, status, message, null)
 {
     public bool AlreadyExists => Reason == "AlreadyExists";
 }
 
 /// <summary>410: a watch or list asked for a resourceVersion the server no longer has; list again.</summary>
-public sealed class KubeGoneException(Status? status, string message)
+public sealed class KubeGoneException(V1Status? status, string message)
     : KubeException(HttpStatusCode.Gone, status, message, null);
 
 /// <summary>422: the object failed validation; the causes name the fields.</summary>
-public sealed class KubeInvalidException(Status? status, string message)
+public sealed class KubeInvalidException(V1Status? status, string message)
     : KubeException(HttpStatusCode.UnprocessableEntity, status, message, "fix the fields named");

@@ -1,5 +1,5 @@
+using k8s;
 using k8s.Models;
-using Lifeboat.Kubernetes.Models;
 
 namespace Lifeboat.Kubernetes.Client;
 
@@ -63,8 +63,8 @@ public sealed record DeleteOptions
 }
 
 /// <summary>One event of a watch.</summary>
-public sealed record WatchEvent<T>(string Type, T? Item, Status? Error)
-    where T : KubeObject
+public sealed record WatchEvent<T>(string Type, T? Item, V1Status? Error)
+    where T : class, IKubernetesObject<V1ObjectMeta>
 {
     public const string Added = "ADDED";
     public const string Modified = "MODIFIED";

@@ -1,81 +1,67 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using k8s;
+using k8s.Models;
 
 namespace Lifeboat.Kubernetes.Models;
 
 /// <summary>
-/// What every Kubernetes object has: <c>apiVersion</c>, <c>kind</c>, <c>metadata</c>. Typed models add the fields
-/// Lifeboat uses; the rest of the object rides along in <see cref="Extra"/> and is written back unchanged.
+/// An object of a kind KubernetesClient has no model for (the snapshot CRDs, workloads read whatever their kind),
+/// as the library's <see cref="IKubernetesObject{TMetadata}"/>. Fields Lifeboat does not model are kept as read
+/// (<see cref="Extra"/>), so that a read-modify-write does not drop them.
 /// </summary>
-public abstract class KubeObject
+public abstract class KubeObject : IKubernetesObject<V1ObjectMeta>
 {
+    [JsonPropertyName("apiVersion")]
     public string? ApiVersion { get; set; }
 
+    [JsonPropertyName("kind")]
     public string? Kind { get; set; }
 
-    public ObjectMeta Metadata { get; set; } = new();
+    [JsonPropertyName("metadata")]
+    public V1ObjectMeta Metadata { get; set; } = new();
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
-
-    /// <summary><c>namespace/name</c>, or the name of a cluster-scoped object.</summary>
-    [JsonIgnore]
-    public string FullName => Metadata.Namespace is { Length: > 0 } ns ? $"{ns}/{Metadata.Name}" : Metadata.Name ?? "";
 }
 
-/// <summary>Any object, for callers that only need its metadata (or read the rest from <see cref="KubeObject.Extra"/>).</summary>
+/// <summary>Any object, when only its metadata matters.</summary>
 public sealed class GenericObject : KubeObject;
 
-/// <summary>A list as the API returns it.</summary>
+/// <summary>One page of any list. The library types each list separately (<c>V1PodList</c>…); generic calls need one shape.</summary>
 public sealed class KubeList<T>
     where T : class
 {
+    [JsonPropertyName("apiVersion")]
     public string? ApiVersion { get; set; }
 
+    [JsonPropertyName("kind")]
     public string? Kind { get; set; }
 
-    public ListMeta Metadata { get; set; } = new();
+    [JsonPropertyName("metadata")]
+    public V1ListMeta Metadata { get; set; } = new();
 
+    [JsonPropertyName("items")]
     public List<T> Items { get; set; } = [];
 }
 
-/// <summary>meta/v1 Status: what the API answers on failure (and on some deletes).</summary>
-public sealed class Status
+/// <summary>Small readings of the library's object metadata that Lifeboat repeats.</summary>
+public static class ObjectMetaReading
 {
-    public string? ApiVersion { get; set; }
+    /// <summary><c>namespace/name</c>, or the name of a cluster-scoped object.</summary>
+    public static string FullName(this IMetadata<V1ObjectMeta> item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return item.Metadata?.NamespaceProperty is { Length: > 0 } ns ? $"{ns}/{item.Metadata.Name}" : item.Metadata?.Name ?? "";
+    }
 
-    public string? Kind { get; set; }
+    public static string? Label(this V1ObjectMeta meta, string key) =>
+        meta?.Labels is { } labels && labels.TryGetValue(key, out var value) ? value : null;
 
-    /// <summary><c>Success</c> or <c>Failure</c>.</summary>
-    [JsonPropertyName("status")]
-    public string? Outcome { get; set; }
+    public static string? Annotation(this V1ObjectMeta meta, string key) =>
+        meta?.Annotations is { } annotations && annotations.TryGetValue(key, out var value) ? value : null;
 
-    public string? Message { get; set; }
-
-    /// <summary>Machine-readable reason: NotFound, AlreadyExists, Conflict, Forbidden, Unauthorized, Invalid, Expired, Gone…</summary>
-    public string? Reason { get; set; }
-
-    public int Code { get; set; }
-
-    public StatusDetails? Details { get; set; }
-}
-
-public sealed class StatusDetails
-{
-    public string? Name { get; set; }
-
-    public string? Group { get; set; }
-
-    public string? Kind { get; set; }
-
-    public List<StatusCause>? Causes { get; set; }
-}
-
-public sealed class StatusCause
-{
-    public string? Reason { get; set; }
-
-    public string? Message { get; set; }
-
-    public string? Field { get; set; }
+    /// <summary>A metadata time as the instant it is (the library reads them as UTC <see cref="DateTime"/>s).</summary>
+    public static DateTimeOffset? Instant(this DateTime? time) =>
+        time is { } t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : null;
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using k8s.Models;
 
 namespace Lifeboat.Kubernetes.Models;
 
@@ -64,7 +65,7 @@ public sealed class VolumeSnapshotContent : KubeObject
 
 public sealed class VolumeSnapshotContentSpec
 {
-    public ObjectReference VolumeSnapshotRef { get; set; } = new();
+    public V1ObjectReference VolumeSnapshotRef { get; set; } = new();
 
     /// <summary><c>Delete</c> or <c>Retain</c>.</summary>
     public string? DeletionPolicy { get; set; }
@@ -101,22 +102,6 @@ public sealed class VolumeSnapshotContentStatus
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
-}
-
-/// <summary>core/v1 ObjectReference.</summary>
-public sealed class ObjectReference
-{
-    public string? ApiVersion { get; set; }
-
-    public string? Kind { get; set; }
-
-    public string? Name { get; set; }
-
-    public string? Namespace { get; set; }
-
-    public string? Uid { get; set; }
-
-    public string? ResourceVersion { get; set; }
 }
 
 /// <summary>snapshot.storage.k8s.io/v1 VolumeSnapshotClass (cluster-scoped; fields at the top level).</summary>

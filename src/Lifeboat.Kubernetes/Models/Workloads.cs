@@ -1,118 +1,37 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using k8s.Models;
 
 namespace Lifeboat.Kubernetes.Models;
 
-/// <summary>autoscaling/v1 Scale: the <c>scale</c> subresource of Deployments and StatefulSets.</summary>
-public sealed class Scale : KubeObject
-{
-    public ScaleSpec Spec { get; set; } = new();
-
-    public ScaleStatus? Status { get; set; }
-}
-
-public sealed class ScaleSpec
-{
-    public int? Replicas { get; set; }
-}
-
-public sealed class ScaleStatus
-{
-    public int Replicas { get; set; }
-
-    public string? Selector { get; set; }
-}
-
-/// <summary>apps/v1 Deployment or StatefulSet: only what finding a volume's users needs.</summary>
+/// <summary>
+/// A Deployment, StatefulSet or ReplicaSet read for what they share (replicas, selector, pod template, claim
+/// templates). The library types each kind apart (<see cref="V1Deployment"/>…) and has no common shape; the parts
+/// are its types.
+/// </summary>
 public sealed class Workload : KubeObject
 {
+    [JsonPropertyName("spec")]
     public WorkloadSpec Spec { get; set; } = new();
 
+    [JsonPropertyName("status")]
     public JsonElement? Status { get; set; }
 }
 
 public sealed class WorkloadSpec
 {
+    [JsonPropertyName("replicas")]
     public int? Replicas { get; set; }
 
-    public LabelSelector? Selector { get; set; }
+    [JsonPropertyName("selector")]
+    public V1LabelSelector? Selector { get; set; }
 
-    public PodTemplate? Template { get; set; }
+    [JsonPropertyName("template")]
+    public V1PodTemplateSpec? Template { get; set; }
 
-    /// <summary>StatefulSets: PVCs made per replica from these templates.</summary>
-    public List<PersistentVolumeClaim>? VolumeClaimTemplates { get; set; }
-
-    [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Extra { get; set; }
-}
-
-public sealed class PodTemplate
-{
-    public ObjectMeta? Metadata { get; set; }
-
-    public PodSpec? Spec { get; set; }
-}
-
-/// <summary>core/v1 Pod.</summary>
-public sealed class Pod : KubeObject
-{
-    public PodSpec Spec { get; set; } = new();
-
-    public PodStatus? Status { get; set; }
-}
-
-public sealed class PodSpec
-{
-    public List<Volume>? Volumes { get; set; }
-
-    public string? NodeName { get; set; }
+    [JsonPropertyName("volumeClaimTemplates")]
+    public List<V1PersistentVolumeClaim>? VolumeClaimTemplates { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
-}
-
-public sealed class Volume
-{
-    public string? Name { get; set; }
-
-    public PersistentVolumeClaimVolumeSource? PersistentVolumeClaim { get; set; }
-
-    [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Extra { get; set; }
-}
-
-public sealed class PersistentVolumeClaimVolumeSource
-{
-    public string? ClaimName { get; set; }
-
-    public bool? ReadOnly { get; set; }
-}
-
-public sealed class PodStatus
-{
-    public string? Phase { get; set; }
-
-    [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Extra { get; set; }
-}
-
-/// <summary>core/v1 Event (what <c>kubectl describe</c> shows under Events).</summary>
-public sealed class KubeEvent : KubeObject
-{
-    public ObjectReference? InvolvedObject { get; set; }
-
-    public string? Reason { get; set; }
-
-    public string? Message { get; set; }
-
-    /// <summary><c>Normal</c> or <c>Warning</c>.</summary>
-    public string? Type { get; set; }
-
-    public int? Count { get; set; }
-
-    public DateTimeOffset? FirstTimestamp { get; set; }
-
-    public DateTimeOffset? LastTimestamp { get; set; }
-
-    public DateTimeOffset? EventTime { get; set; }
 }

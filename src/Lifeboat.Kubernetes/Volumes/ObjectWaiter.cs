@@ -1,5 +1,6 @@
+using k8s;
+using k8s.Models;
 using Lifeboat.Kubernetes.Client;
-using Lifeboat.Kubernetes.Models;
 
 namespace Lifeboat.Kubernetes.Volumes;
 
@@ -17,7 +18,7 @@ public sealed class ObjectWaiter(KubeClient client, TimeProvider time)
     /// <summary>The last state observed: the one that met <paramref name="done"/>, or the one at the deadline.</summary>
     public async Task<T?> WaitAsync<T>(KubeResource resource, string? ns, string name, Func<T?, bool> done, DateTimeOffset deadline,
         CancellationToken cancellationToken)
-        where T : KubeObject
+        where T : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(done);
         while (true)

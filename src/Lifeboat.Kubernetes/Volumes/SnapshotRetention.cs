@@ -1,3 +1,4 @@
+using k8s.Models;
 using Lifeboat.Core.Retention;
 using Lifeboat.Kubernetes.Models;
 
@@ -59,13 +60,13 @@ public static class SnapshotRetention
     public static DateTimeOffset Time(VolumeSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        return snapshot.Status?.CreationTime ?? snapshot.Metadata.CreationTimestamp ?? DateTimeOffset.MinValue;
+        return snapshot.Status?.CreationTime ?? snapshot.Metadata.CreationTimestamp.Instant() ?? DateTimeOffset.MinValue;
     }
 
     /// <summary>The snapshots claims are being provisioned from (claims not yet Bound whose data source names them).</summary>
-    public static HashSet<string> InUse(IEnumerable<PersistentVolumeClaim> claims) =>
+    public static HashSet<string> InUse(IEnumerable<V1PersistentVolumeClaim> claims) =>
         claims.Where(c => c.Status?.Phase != "Bound")
-            .Select(c => c.Spec.DataSourceRef is { Kind: "VolumeSnapshot", Namespace: null } r ? r.Name
+            .Select(c => c.Spec.DataSourceRef is { Kind: "VolumeSnapshot", NamespaceProperty: null } r ? r.Name
                 : c.Spec.DataSource is { Kind: "VolumeSnapshot" } d ? d.Name : null)
             .OfType<string>()
             .ToHashSet(StringComparer.Ordinal);

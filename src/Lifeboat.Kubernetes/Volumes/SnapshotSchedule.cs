@@ -1,3 +1,4 @@
+using k8s.Models;
 using Lifeboat.Core.Retention;
 using Lifeboat.Core.Scheduling;
 using Lifeboat.Kubernetes.Client;
@@ -110,7 +111,7 @@ public sealed class SnapshotScheduleRunner(KubeClient client, IStepLog log, Time
     private async Task<ClaimResult> WaitAsync(VolumeSnapshotter snapshotter, VolumeSnapshot snapshot, string claim, SnapshotWaitOptions wait,
         CancellationToken cancellationToken)
     {
-        var (ns, name) = (snapshot.Metadata.Namespace!, snapshot.Metadata.Name!);
+        var (ns, name) = (snapshot.Metadata.NamespaceProperty!, snapshot.Metadata.Name!);
         var result = await snapshotter.WaitAsync(snapshot, wait, cancellationToken);
         var error = result.LastError is null ? "" : $"; last error: {result.LastError}";
         switch (result.Outcome)
@@ -132,14 +133,14 @@ public sealed class SnapshotScheduleRunner(KubeClient client, IStepLog log, Time
         }
     }
 
-    private async Task<List<PersistentVolumeClaim>> SelectAsync(string ns, SnapshotScheduleOptions options, List<ClaimResult> results, CancellationToken cancellationToken)
+    private async Task<List<V1PersistentVolumeClaim>> SelectAsync(string ns, SnapshotScheduleOptions options, List<ClaimResult> results, CancellationToken cancellationToken)
     {
-        var selected = new List<PersistentVolumeClaim>();
+        var selected = new List<V1PersistentVolumeClaim>();
         if (options.Claims.Count > 0)
         {
             foreach (var name in options.Claims)
             {
-                var claim = await client.TryGetAsync<PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, name, cancellationToken);
+                var claim = await client.TryGetAsync<V1PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, name, cancellationToken);
                 if (claim is null)
                 {
                     log.Warn($"FAILED PVC {ns}/{name}: it does not exist");
@@ -154,7 +155,7 @@ public sealed class SnapshotScheduleRunner(KubeClient client, IStepLog log, Time
 
         if (options.Selector is not null || options.Claims.Count == 0)
         {
-            var listed = await client.ListAllAsync<PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns,
+            var listed = await client.ListAllAsync<V1PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns,
                 new ListOptions { LabelSelector = options.Selector }, cancellationToken).ToListAsync(cancellationToken);
             selected.AddRange(listed.Where(c => selected.All(s => s.Metadata.Name != c.Metadata.Name)));
             if (listed.Count == 0)
@@ -171,7 +172,7 @@ public sealed class SnapshotScheduleRunner(KubeClient client, IStepLog log, Time
         var selector = $"{SnapshotNames.ManagedByLabel}={SnapshotNames.ManagedBy},{SnapshotNames.ScheduleLabel}={options.Name}";
         var snapshots = await client.ListAllAsync<VolumeSnapshot>(KubeResource.VolumeSnapshots, ns, new ListOptions { LabelSelector = selector }, cancellationToken)
             .ToListAsync(cancellationToken);
-        var claims = await client.ListAllAsync<PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, null, cancellationToken).ToListAsync(cancellationToken);
+        var claims = await client.ListAllAsync<V1PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, null, cancellationToken).ToListAsync(cancellationToken);
         var plan = SnapshotRetention.Plan(snapshots, SnapshotRetention.InUse(claims), options.Retention, options.Wait.ReadyTimeout, time.GetUtcNow());
         var done = new List<SnapshotDeletion>();
         foreach (var deletion in plan)

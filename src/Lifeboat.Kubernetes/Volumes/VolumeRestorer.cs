@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using k8s.Models;
 using Lifeboat.Kubernetes.Client;
 using Lifeboat.Kubernetes.Models;
 
@@ -47,31 +48,31 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Creates <paramref name="claimName"/> from the snapshot and waits until it is Bound.</summary>
-    public async Task<PersistentVolumeClaim> RestoreToNewAsync(RestoreOptions options, string claimName, CancellationToken cancellationToken)
+    public async Task<V1PersistentVolumeClaim> RestoreToNewAsync(RestoreOptions options, string claimName, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         var ns = options.Namespace;
         var (snapshot, restoreSize, driver, sourceMode) = await ReadySnapshotAsync(options, cancellationToken);
-        if (await client.TryGetAsync<PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, claimName, cancellationToken) is not null)
+        if (await client.TryGetAsync<V1PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, claimName, cancellationToken) is not null)
         {
             throw new VolumeRefusedException($"PVC {ns}/{claimName} already exists; nothing was changed",
                 $"choose another --to-pvc, or restore over it with --in-place --pvc {claimName}");
         }
 
         var original = snapshot.Spec.Source.PersistentVolumeClaimName is { } sourceName
-            ? await client.TryGetAsync<PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, sourceName, cancellationToken)
+            ? await client.TryGetAsync<V1PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, sourceName, cancellationToken)
             : null;
         var claim = await BuildClaimAsync(options, claimName, original, restoreSize, driver, sourceMode, cancellationToken);
         return await CreateAndBindAsync(options, claim, cancellationToken);
     }
 
     /// <summary>Restores <paramref name="claimName"/> in place from the snapshot.</summary>
-    public async Task<PersistentVolumeClaim> RestoreInPlaceAsync(RestoreOptions options, string claimName, CancellationToken cancellationToken)
+    public async Task<V1PersistentVolumeClaim> RestoreInPlaceAsync(RestoreOptions options, string claimName, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         var ns = options.Namespace;
         var (snapshot, restoreSize, driver, sourceMode) = await ReadySnapshotAsync(options, cancellationToken);
-        var current = await client.TryGetAsync<PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, claimName, cancellationToken)
+        var current = await client.TryGetAsync<V1PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, claimName, cancellationToken)
             ?? throw new VolumeRefusedException($"PVC {ns}/{claimName} does not exist, so there is nothing to restore in place",
                 $"restore into a new claim: --to-pvc {claimName}");
         if (current.Metadata.DeletionTimestamp is not null)
@@ -127,7 +128,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
             await client.DeleteAsync(KubeResource.PersistentVolumeClaims, ns, claimName, cancellationToken,
                 new DeleteOptions { PreconditionUid = current.Metadata.Uid });
             var waiter = new ObjectWaiter(client, time) { PollInterval = PollInterval };
-            var left = await waiter.WaitAsync<PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, claimName, c => c is null,
+            var left = await waiter.WaitAsync<V1PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, claimName, c => c is null,
                 time.GetUtcNow() + options.StopTimeout, cancellationToken);
             if (left is not null)
             {
@@ -138,7 +139,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
 
             // 5. The same claim again, from the snapshot.
             log.Info($"5/6 creating PVC {ns}/{claimName} from VolumeSnapshot {snapshot.Metadata.Name}");
-            PersistentVolumeClaim restored;
+            V1PersistentVolumeClaim restored;
             try
             {
                 restored = await CreateAndBindAsync(options, replacement, cancellationToken);
@@ -176,7 +177,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
     }
 
     private async Task<bool> StillHasClaimAsync(string ns, string name, string? uid, CancellationToken cancellationToken) =>
-        (await client.TryGetAsync<PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, name, cancellationToken)) is { } c
+        (await client.TryGetAsync<V1PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, name, cancellationToken)) is { } c
         && c.Metadata.Uid == uid && c.Metadata.DeletionTimestamp is null;
 
     private async Task<(VolumeSnapshot Snapshot, Quantity? RestoreSize, string? Driver, string? SourceMode)> ReadySnapshotAsync(RestoreOptions options,
@@ -200,10 +201,10 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
             try
             {
                 var content = await client.TryGetAsync<VolumeSnapshotContent>(KubeResource.VolumeSnapshotContents, null, contentName, cancellationToken);
-                if (content is not null && (content.Spec.VolumeSnapshotRef.Name != snapshot.Metadata.Name || content.Spec.VolumeSnapshotRef.Namespace != ns))
+                if (content is not null && (content.Spec.VolumeSnapshotRef.Name != snapshot.Metadata.Name || content.Spec.VolumeSnapshotRef.NamespaceProperty != ns))
                 {
                     throw new VolumeRefusedException(
-                        $"VolumeSnapshot {ns}/{options.Snapshot} says it is bound to {contentName}, but that content belongs to {content.Spec.VolumeSnapshotRef.Namespace}/{content.Spec.VolumeSnapshotRef.Name}",
+                        $"VolumeSnapshot {ns}/{options.Snapshot} says it is bound to {contentName}, but that content belongs to {content.Spec.VolumeSnapshotRef.NamespaceProperty}/{content.Spec.VolumeSnapshotRef.Name}",
                         "the binding is not verified; do not restore from it");
                 }
 
@@ -224,7 +225,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
         return (snapshot, restoreSize, driver, mode);
     }
 
-    private async Task<PersistentVolumeClaim> BuildClaimAsync(RestoreOptions options, string name, PersistentVolumeClaim? like, Quantity? restoreSize,
+    private async Task<V1PersistentVolumeClaim> BuildClaimAsync(RestoreOptions options, string name, V1PersistentVolumeClaim? like, Quantity? restoreSize,
         string? driver, string? sourceMode, CancellationToken cancellationToken)
     {
         var ns = options.Namespace;
@@ -233,7 +234,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
         {
             try
             {
-                var storageClass = await client.TryGetAsync<StorageClass>(KubeResource.StorageClasses, null, className, cancellationToken)
+                var storageClass = await client.TryGetAsync<V1StorageClass>(KubeResource.StorageClasses, null, className, cancellationToken)
                     ?? throw new VolumeRefusedException($"StorageClass {className} does not exist", "pass --storage-class with a class of the snapshot's CSI driver");
                 if (storageClass.Provisioner != driver)
                 {
@@ -248,7 +249,8 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
             }
         }
 
-        var likeSize = like?.Spec.Resources?.Requests?.GetValueOrDefault("storage") is { } text && Quantity.TryParse(text, out var q) ? q : (Quantity?)null;
+        var likeSize = like?.Spec.Resources?.Requests is { } requests && requests.TryGetValue("storage", out var requested)
+            && Quantity.TryParse(requested.ToString(), out var q) ? q : (Quantity?)null;
         Quantity size;
         if (options.Size is { } asked)
         {
@@ -276,24 +278,24 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
                 "restore into a new claim (--to-pvc), which keeps the snapshot's volume mode");
         }
 
-        var reference = new TypedObjectReference { ApiGroup = KubeResource.VolumeSnapshots.Group, Kind = "VolumeSnapshot", Name = options.Snapshot };
-        return new PersistentVolumeClaim
+        var reference = new V1TypedObjectReference { ApiGroup = KubeResource.VolumeSnapshots.Group, Kind = "VolumeSnapshot", Name = options.Snapshot };
+        return new V1PersistentVolumeClaim
         {
-            Metadata = new ObjectMeta
+            Metadata = new V1ObjectMeta
             {
                 Name = name,
-                Namespace = ns,
+                NamespaceProperty = ns,
                 Labels = like?.Metadata.Labels is { } labels ? new Dictionary<string, string>(labels, StringComparer.Ordinal) : null,
                 Annotations = Annotations(like, $"{ns}/{options.Snapshot}"),
             },
-            Spec = new PersistentVolumeClaimSpec
+            Spec = new V1PersistentVolumeClaimSpec
             {
                 AccessModes = like?.Spec.AccessModes ?? ["ReadWriteOnce"],
                 StorageClassName = className,
                 VolumeMode = mode,
-                Resources = new ResourceRequirements { Requests = new Dictionary<string, string> { ["storage"] = size.ToString() } },
+                Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new(size.ToString()) } },
                 DataSourceRef = reference,
-                DataSource = new TypedLocalObjectReference { ApiGroup = reference.ApiGroup, Kind = reference.Kind, Name = reference.Name },
+                DataSource = new V1TypedLocalObjectReference { ApiGroup = reference.ApiGroup, Kind = reference.Kind, Name = reference.Name },
             },
         };
     }
@@ -308,7 +310,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
 
         try
         {
-            var classes = await client.ListAllAsync<StorageClass>(KubeResource.StorageClasses, null, null, cancellationToken)
+            var classes = await client.ListAllAsync<V1StorageClass>(KubeResource.StorageClasses, null, null, cancellationToken)
                 .Where(c => c.Provisioner == driver).ToListAsync(cancellationToken);
             var chosen = classes.Count == 1 ? classes[0]
                 : classes.SingleOrDefault(c => c.Metadata.Annotation("storageclass.kubernetes.io/is-default-class") == "true");
@@ -325,10 +327,10 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
         }
     }
 
-    private static Dictionary<string, string> Annotations(PersistentVolumeClaim? like, string restoredFrom)
+    private static Dictionary<string, string> Annotations(V1PersistentVolumeClaim? like, string restoredFrom)
     {
         var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in like?.Metadata.Annotations ?? [])
+        foreach (var (key, value) in like?.Metadata.Annotations ?? new Dictionary<string, string>())
         {
             if (!BindingAnnotationPrefixes.Any(p => key.StartsWith(p, StringComparison.Ordinal)) && key != "kubectl.kubernetes.io/last-applied-configuration")
             {
@@ -340,7 +342,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
         return annotations;
     }
 
-    private async Task<PersistentVolumeClaim> CreateAndBindAsync(RestoreOptions options, PersistentVolumeClaim claim, CancellationToken cancellationToken)
+    private async Task<V1PersistentVolumeClaim> CreateAndBindAsync(RestoreOptions options, V1PersistentVolumeClaim claim, CancellationToken cancellationToken)
     {
         var ns = options.Namespace;
         var name = claim.Metadata.Name!;
@@ -350,7 +352,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
         {
             try
             {
-                if ((await client.TryGetAsync<StorageClass>(KubeResource.StorageClasses, null, className, cancellationToken))?.VolumeBindingMode == "WaitForFirstConsumer")
+                if ((await client.TryGetAsync<V1StorageClass>(KubeResource.StorageClasses, null, className, cancellationToken))?.VolumeBindingMode == "WaitForFirstConsumer")
                 {
                     log.Info($"StorageClass {className} binds on first use: PVC {ns}/{name} is provisioned from the snapshot when a pod first mounts it");
                     return created;
@@ -365,11 +367,11 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
         var seen = new HashSet<string>(StringComparer.Ordinal);
         while (true)
         {
-            var current = await client.TryGetAsync<PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, name, cancellationToken)
+            var current = await client.TryGetAsync<V1PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, name, cancellationToken)
                 ?? throw new VolumeOperationFailedException($"PVC {ns}/{name} was deleted while waiting for it to be bound", null);
             if (current.Status?.Phase == "Bound")
             {
-                log.Info($"PVC {ns}/{name} is Bound to {current.Spec.VolumeName} ({current.Status.Capacity?.GetValueOrDefault("storage")})");
+                log.Info($"PVC {ns}/{name} is Bound to {current.Spec.VolumeName} ({(current.Status.Capacity is { } capacity && capacity.TryGetValue("storage", out var bound) ? bound : null)})");
                 return current;
             }
 
@@ -390,7 +392,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
     {
         try
         {
-            var events = await client.ListAllAsync<KubeEvent>(KubeResource.Events, ns,
+            var events = await client.ListAllAsync<Corev1Event>(KubeResource.Events, ns,
                 new ListOptions { FieldSelector = $"involvedObject.name={claim},involvedObject.kind=PersistentVolumeClaim" }, cancellationToken).ToListAsync(cancellationToken);
             foreach (var e in events.Where(e => e.Type == "Warning" && seen.Add($"{e.Reason}/{e.Message}")))
             {
@@ -431,7 +433,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
             return deployment;
         }
 
-        await foreach (var pod in client.ListAllAsync<Pod>(KubeResource.Pods, ns, null, cancellationToken))
+        await foreach (var pod in client.ListAllAsync<V1Pod>(KubeResource.Pods, ns, null, cancellationToken))
         {
             if (pod.Status?.Phase is "Succeeded" or "Failed" || !Mounts(pod, claim))
             {
@@ -471,7 +473,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
         return (workloads, strays);
     }
 
-    private static bool Mounts(Pod pod, string claim) => pod.Spec.Volumes?.Any(v => v.PersistentVolumeClaim?.ClaimName == claim) == true;
+    private static bool Mounts(V1Pod pod, string claim) => pod.Spec.Volumes?.Any(v => v.PersistentVolumeClaim?.ClaimName == claim) == true;
 
     private static bool UsesClaim(Workload workload, string claim) =>
         workload.Spec.Template?.Spec?.Volumes?.Any(v => v.PersistentVolumeClaim?.ClaimName == claim) == true
@@ -480,13 +482,13 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
     private async Task ScaleDownAsync(string ns, WorkloadRef workload, CancellationToken cancellationToken)
     {
         var current = await client.GetAsync<Workload>(workload.Resource, ns, workload.Name, cancellationToken);
-        var scale = await client.GetAsync<Scale>(workload.Resource, ns, workload.Name, cancellationToken, "scale");
+        var scale = await client.GetAsync<V1Scale>(workload.Resource, ns, workload.Name, cancellationToken, "scale");
         var replicas = current.Metadata.Annotation(ReplicasAnnotation) is { } saved && int.TryParse(saved, CultureInfo.InvariantCulture, out var r)
             ? r
             : scale.Spec.Replicas ?? 0;
         var patch = JsonSerializer.Serialize(new { metadata = new { annotations = new Dictionary<string, string> { [ReplicasAnnotation] = replicas.ToString(CultureInfo.InvariantCulture) } } });
         await client.PatchAsync<Workload>(workload.Resource, ns, workload.Name, KubePatch.Merge(patch), cancellationToken);
-        await client.PatchAsync<Scale>(workload.Resource, ns, workload.Name, KubePatch.Merge("{\"spec\":{\"replicas\":0}}"), cancellationToken, "scale");
+        await client.PatchAsync<V1Scale>(workload.Resource, ns, workload.Name, KubePatch.Merge("{\"spec\":{\"replicas\":0}}"), cancellationToken, "scale");
         log.Info($"2/6 scaled {workload.Describe} from {replicas} to 0 replicas (saved in annotation {ReplicasAnnotation})");
     }
 
@@ -498,7 +500,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
             return;
         }
 
-        await client.PatchAsync<Scale>(workload.Resource, ns, workload.Name, KubePatch.Merge($"{{\"spec\":{{\"replicas\":{replicas}}}}}"), cancellationToken, "scale");
+        await client.PatchAsync<V1Scale>(workload.Resource, ns, workload.Name, KubePatch.Merge($"{{\"spec\":{{\"replicas\":{replicas}}}}}"), cancellationToken, "scale");
         await client.PatchAsync<Workload>(workload.Resource, ns, workload.Name,
             KubePatch.Merge($"{{\"metadata\":{{\"annotations\":{{\"{ReplicasAnnotation}\":null}}}}}}"), cancellationToken);
         log.Info($"scaled {workload.Describe} back to {replicas} replicas");
@@ -510,7 +512,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
         while (true)
         {
             var mounting = new List<string>();
-            await foreach (var pod in client.ListAllAsync<Pod>(KubeResource.Pods, ns, null, cancellationToken))
+            await foreach (var pod in client.ListAllAsync<V1Pod>(KubeResource.Pods, ns, null, cancellationToken))
             {
                 if (pod.Status?.Phase is not ("Succeeded" or "Failed") && Mounts(pod, claim))
                 {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using k8s.Models;
 using Lifeboat.Kubernetes.Client;
 using Lifeboat.Kubernetes.Models;
 
@@ -32,7 +33,7 @@ public enum SnapshotOutcome
 public sealed record SnapshotWaitResult(VolumeSnapshot? Snapshot, SnapshotOutcome Outcome, string? LastError);
 
 /// <summary>A claim checked for snapshotting, and the class to snapshot it with (null: let the controller pick the driver's default).</summary>
-public sealed record SnapshotSource(PersistentVolumeClaim Claim, string? ClassName, string? Driver);
+public sealed record SnapshotSource(V1PersistentVolumeClaim Claim, string? ClassName, string? Driver);
 
 /// <summary>
 /// Takes VolumeSnapshots of claims: checks the claim exists and is Bound, picks the class (the one asked for, else
@@ -49,16 +50,16 @@ public sealed class VolumeSnapshotter(KubeClient client, IStepLog log, TimeProvi
     /// <exception cref="VolumeRefusedException">The claim is missing, not Bound, being deleted, or has no usable class.</exception>
     public async Task<SnapshotSource> CheckSourceAsync(string ns, string claimName, string? className, CancellationToken cancellationToken)
     {
-        var claim = await client.TryGetAsync<PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, claimName, cancellationToken)
+        var claim = await client.TryGetAsync<V1PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, claimName, cancellationToken)
             ?? throw new VolumeRefusedException($"PVC {ns}/{claimName} does not exist", $"check the name: kubectl get pvc -n {ns}");
         return await CheckSourceAsync(claim, className, cancellationToken);
     }
 
     /// <inheritdoc cref="CheckSourceAsync(string, string, string?, CancellationToken)"/>
-    public async Task<SnapshotSource> CheckSourceAsync(PersistentVolumeClaim claim, string? className, CancellationToken cancellationToken)
+    public async Task<SnapshotSource> CheckSourceAsync(V1PersistentVolumeClaim claim, string? className, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
-        var name = claim.FullName;
+        var name = claim.FullName();
         if (claim.Metadata.DeletionTimestamp is not null)
         {
             throw new VolumeRefusedException($"PVC {name} is being deleted", "snapshot it before deleting it, or restore from an existing snapshot");
@@ -86,11 +87,11 @@ public sealed class VolumeSnapshotter(KubeClient client, IStepLog log, TimeProvi
         CancellationToken cancellationToken, bool dryRun = false)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var ns = source.Claim.Metadata.Namespace!;
+        var ns = source.Claim.Metadata.NamespaceProperty!;
         var claimName = source.Claim.Metadata.Name!;
         var snapshot = new VolumeSnapshot
         {
-            Metadata = new ObjectMeta { Name = name, Namespace = ns, Labels = new Dictionary<string, string>(labels, StringComparer.Ordinal) },
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = new Dictionary<string, string>(labels, StringComparer.Ordinal) },
             Spec = new VolumeSnapshotSpec
             {
                 Source = new VolumeSnapshotSource { PersistentVolumeClaimName = claimName },
@@ -132,7 +133,7 @@ public sealed class VolumeSnapshotter(KubeClient client, IStepLog log, TimeProvi
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(options);
-        var (ns, name) = (snapshot.Metadata.Namespace!, snapshot.Metadata.Name!);
+        var (ns, name) = (snapshot.Metadata.NamespaceProperty!, snapshot.Metadata.Name!);
         var waiter = new ObjectWaiter(client, time) { PollInterval = PollInterval };
         string? lastError = null;
         var bound = false;
@@ -202,13 +203,13 @@ public sealed class VolumeSnapshotter(KubeClient client, IStepLog log, TimeProvi
     }
 
     /// <summary>The CSI driver behind a claim: its volume's, else its storage class's provisioner; null when unknown or not readable.</summary>
-    public async Task<string?> DriverAsync(PersistentVolumeClaim claim, CancellationToken cancellationToken)
+    public async Task<string?> DriverAsync(V1PersistentVolumeClaim claim, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
         try
         {
             if (claim.Spec.VolumeName is { Length: > 0 } volumeName
-                && await client.TryGetAsync<PersistentVolume>(KubeResource.PersistentVolumes, null, volumeName, cancellationToken) is { } volume)
+                && await client.TryGetAsync<V1PersistentVolume>(KubeResource.PersistentVolumes, null, volumeName, cancellationToken) is { } volume)
             {
                 if (volume.Spec.Csi?.Driver is { } driver)
                 {
@@ -216,13 +217,13 @@ public sealed class VolumeSnapshotter(KubeClient client, IStepLog log, TimeProvi
                 }
 
                 throw new VolumeRefusedException(
-                    $"PVC {claim.FullName} is bound to {volumeName}, which is not a CSI volume: VolumeSnapshots need a CSI driver",
+                    $"PVC {claim.FullName()} is bound to {volumeName}, which is not a CSI volume: VolumeSnapshots need a CSI driver",
                     "migrate the volume to a CSI storage class, or back it up another way");
             }
         }
         catch (KubeForbiddenException ex)
         {
-            log.Warn($"cannot read PersistentVolume {claim.Spec.VolumeName} ({ex.Message}); using the storage class to find the driver");
+            log.Warn($"cannot read V1PersistentVolume {claim.Spec.VolumeName} ({ex.Message}); using the storage class to find the driver");
         }
 
         if (claim.Spec.StorageClassName is not { Length: > 0 } className)
@@ -232,7 +233,7 @@ public sealed class VolumeSnapshotter(KubeClient client, IStepLog log, TimeProvi
 
         try
         {
-            return (await client.TryGetAsync<StorageClass>(KubeResource.StorageClasses, null, className, cancellationToken))?.Provisioner;
+            return (await client.TryGetAsync<V1StorageClass>(KubeResource.StorageClasses, null, className, cancellationToken))?.Provisioner;
         }
         catch (KubeForbiddenException ex)
         {
@@ -241,7 +242,7 @@ public sealed class VolumeSnapshotter(KubeClient client, IStepLog log, TimeProvi
         }
     }
 
-    private async Task<string?> ResolveClassAsync(PersistentVolumeClaim claim, string? driver, string? className, CancellationToken cancellationToken)
+    private async Task<string?> ResolveClassAsync(V1PersistentVolumeClaim claim, string? driver, string? className, CancellationToken cancellationToken)
     {
         if (className is not null)
         {
@@ -257,7 +258,7 @@ public sealed class VolumeSnapshotter(KubeClient client, IStepLog log, TimeProvi
                 if (driver is not null && chosen.Driver != driver)
                 {
                     throw new VolumeRefusedException(
-                        $"VolumeSnapshotClass {className} is for driver {chosen.Driver}, but PVC {claim.FullName} is served by {driver}",
+                        $"VolumeSnapshotClass {className} is for driver {chosen.Driver}, but PVC {claim.FullName()} is served by {driver}",
                         $"pass a class whose driver is {driver}, or leave --class out to use its default");
                 }
             }
@@ -271,7 +272,7 @@ public sealed class VolumeSnapshotter(KubeClient client, IStepLog log, TimeProvi
 
         if (driver is null)
         {
-            log.Warn($"the CSI driver of PVC {claim.FullName} is not known here; leaving the class to the snapshot controller's default");
+            log.Warn($"the CSI driver of PVC {claim.FullName()} is not known here; leaving the class to the snapshot controller's default");
             return null;
         }
 
@@ -283,7 +284,7 @@ public sealed class VolumeSnapshotter(KubeClient client, IStepLog log, TimeProvi
 
         if (resolved.Refusal is not null)
         {
-            throw new VolumeRefusedException($"{resolved.Refusal} (PVC {claim.FullName})", resolved.Hint);
+            throw new VolumeRefusedException($"{resolved.Refusal} (PVC {claim.FullName()})", resolved.Hint);
         }
 
         return resolved.Class;

@@ -1,3 +1,4 @@
+using k8s.Models;
 using Lifeboat.Core.Retention;
 using Lifeboat.Kubernetes.Models;
 using Lifeboat.Kubernetes.Volumes;
@@ -13,11 +14,11 @@ public sealed class SnapshotRetentionTests
 
     private static VolumeSnapshot Snap(string name, double hoursAgo, bool ready = true, string pvc = "data", string? error = null, bool keep = false) => new()
     {
-        Metadata = new ObjectMeta
+        Metadata = new V1ObjectMeta
         {
             Name = name,
-            Namespace = "app",
-            CreationTimestamp = Now.AddHours(-hoursAgo),
+            NamespaceProperty = "app",
+            CreationTimestamp = Now.AddHours(-hoursAgo).UtcDateTime,
             Labels = keep ? new Dictionary<string, string> { [SnapshotNames.KeepLabel] = "true" } : null,
         },
         Spec = new VolumeSnapshotSpec { Source = new VolumeSnapshotSource { PersistentVolumeClaimName = pvc } },
@@ -97,15 +98,15 @@ public sealed class SnapshotRetentionTests
     [Fact]
     public void InUse_IsWhatPendingClaimsAreProvisionedFrom()
     {
-        var pending = new PersistentVolumeClaim
+        var pending = new V1PersistentVolumeClaim
         {
-            Spec = new PersistentVolumeClaimSpec { DataSourceRef = new TypedObjectReference { ApiGroup = "snapshot.storage.k8s.io", Kind = "VolumeSnapshot", Name = "s1" } },
-            Status = new PersistentVolumeClaimStatus { Phase = "Pending" },
+            Spec = new V1PersistentVolumeClaimSpec { DataSourceRef = new V1TypedObjectReference { ApiGroup = "snapshot.storage.k8s.io", Kind = "VolumeSnapshot", Name = "s1" } },
+            Status = new V1PersistentVolumeClaimStatus { Phase = "Pending" },
         };
-        var bound = new PersistentVolumeClaim
+        var bound = new V1PersistentVolumeClaim
         {
-            Spec = new PersistentVolumeClaimSpec { DataSource = new TypedLocalObjectReference { ApiGroup = "snapshot.storage.k8s.io", Kind = "VolumeSnapshot", Name = "s2" } },
-            Status = new PersistentVolumeClaimStatus { Phase = "Bound" },
+            Spec = new V1PersistentVolumeClaimSpec { DataSource = new V1TypedLocalObjectReference { ApiGroup = "snapshot.storage.k8s.io", Kind = "VolumeSnapshot", Name = "s2" } },
+            Status = new V1PersistentVolumeClaimStatus { Phase = "Bound" },
         };
 
         Assert.Equal(["s1"], SnapshotRetention.InUse([pending, bound]));

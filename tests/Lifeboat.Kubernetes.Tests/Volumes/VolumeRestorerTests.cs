@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using k8s.Models;
 using Lifeboat.Kubernetes.Client;
 using Lifeboat.Kubernetes.Models;
 using Lifeboat.Kubernetes.Volumes;
@@ -44,7 +45,7 @@ public sealed class VolumeRestorerTests : VolumeTestBase
         Assert.Equal("v2", Cluster.ReadVolume(Ns, "db"));
         Assert.Equal("2Gi", restored.Spec.Resources!.Requests!["storage"]);
         Assert.Equal("Block", restored.Spec.VolumeMode);
-        Assert.Equal(new TypedObjectReference { ApiGroup = "snapshot.storage.k8s.io", Kind = "VolumeSnapshot", Name = "db-snap" }, restored.Spec.DataSourceRef);
+        Assert.Equal(new V1TypedObjectReference { ApiGroup = "snapshot.storage.k8s.io", Kind = "VolumeSnapshot", Name = "db-snap" }, restored.Spec.DataSourceRef);
         Assert.Equal("app/db-snap", restored.Metadata.Annotation(VolumeRestorer.RestoredFromAnnotation));
     }
 
@@ -78,7 +79,7 @@ public sealed class VolumeRestorerTests : VolumeTestBase
         Cluster.SnapshotsOf["db"] = new SnapshotBehavior { FailWith = "quota exceeded" };
         await Client.CreateAsync(KubeResource.VolumeSnapshots, Ns, new VolumeSnapshot
         {
-            Metadata = new ObjectMeta { Name = "broken" },
+            Metadata = new V1ObjectMeta { Name = "broken" },
             Spec = new VolumeSnapshotSpec { Source = new VolumeSnapshotSource { PersistentVolumeClaimName = "db" } },
         }, default);
         await Lifeboat.Testing.Eventually.TrueAsync(() => Server.Peek(KubeResource.VolumeSnapshots, Ns, "broken")?["status"]?["error"] is not null);
