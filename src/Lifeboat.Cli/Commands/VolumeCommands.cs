@@ -190,8 +190,8 @@ internal static class VolumeCommands
                 throw new ArgumentException("give either --to-pvc NEW, or --in-place --pvc EXISTING");
             }
 
-            Quantity? sizeValue = parse.GetValue(size) is { } text
-                ? (Quantity.TryParse(text, out var q) && q.Value > 0 ? q : throw new ArgumentException($"--size '{text}' is not a size: write it like 20Gi or 500M"))
+            var sizeValue = parse.GetValue(size) is { } text
+                ? (StorageSize.TryParse(text, out var q) && q.ToDecimal() > 0 ? q : throw new ArgumentException($"--size '{text}' is not a size: write it like 20Gi or 500M"))
                 : null;
             using var client = kube.Connect(parse);
             var log = new StepLog(context, OutputFormat.Text);

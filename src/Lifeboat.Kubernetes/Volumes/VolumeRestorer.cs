@@ -14,7 +14,7 @@ public sealed record RestoreOptions
 
     public string? StorageClass { get; init; }
 
-    public Quantity? Size { get; init; }
+    public ResourceQuantity? Size { get; init; }
 
     /// <summary>How long to wait for the new claim to be Bound.</summary>
     public TimeSpan BindTimeout { get; init; } = TimeSpan.FromMinutes(15);
@@ -180,7 +180,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
         (await client.TryGetAsync<V1PersistentVolumeClaim>(KubeResource.PersistentVolumeClaims, ns, name, cancellationToken)) is { } c
         && c.Metadata.Uid == uid && c.Metadata.DeletionTimestamp is null;
 
-    private async Task<(VolumeSnapshot Snapshot, Quantity? RestoreSize, string? Driver, string? SourceMode)> ReadySnapshotAsync(RestoreOptions options,
+    private async Task<(VolumeSnapshot Snapshot, ResourceQuantity? RestoreSize, string? Driver, string? SourceMode)> ReadySnapshotAsync(RestoreOptions options,
         CancellationToken cancellationToken)
     {
         var ns = options.Namespace;
@@ -193,7 +193,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
                 "wait until READYTOUSE is true (lifeboat volumes list), or pick another snapshot");
         }
 
-        Quantity? restoreSize = Quantity.TryParse(snapshot.Status.RestoreSize, out var size) ? size : null;
+        var restoreSize = StorageSize.TryParse(snapshot.Status.RestoreSize, out var size) ? size : null;
         string? driver = null;
         string? mode = null;
         if (snapshot.Status.BoundVolumeSnapshotContentName is { } contentName)
@@ -211,9 +211,9 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
                 driver = content?.Spec.Driver;
                 mode = content?.Spec.SourceVolumeMode;
                 // Drivers do not always agree with themselves (the content's bytes vs the snapshot's quantity): take the larger.
-                if (content?.Status?.RestoreSize is { } bytes && (restoreSize is null || bytes > restoreSize.Value.Value))
+                if (content?.Status?.RestoreSize is { } bytes && (restoreSize is null || bytes > restoreSize.ToDecimal()))
                 {
-                    restoreSize = Quantity.FromBytes(bytes);
+                    restoreSize = StorageSize.FromBytes(bytes);
                 }
             }
             catch (KubeForbiddenException ex)
@@ -225,7 +225,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
         return (snapshot, restoreSize, driver, mode);
     }
 
-    private async Task<V1PersistentVolumeClaim> BuildClaimAsync(RestoreOptions options, string name, V1PersistentVolumeClaim? like, Quantity? restoreSize,
+    private async Task<V1PersistentVolumeClaim> BuildClaimAsync(RestoreOptions options, string name, V1PersistentVolumeClaim? like, ResourceQuantity? restoreSize,
         string? driver, string? sourceMode, CancellationToken cancellationToken)
     {
         var ns = options.Namespace;
@@ -249,12 +249,11 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
             }
         }
 
-        var likeSize = like?.Spec.Resources?.Requests is { } requests && requests.TryGetValue("storage", out var requested)
-            && Quantity.TryParse(requested.ToString(), out var q) ? q : (Quantity?)null;
-        Quantity size;
+        var likeSize = like?.Spec.Resources?.Requests is { } requests && requests.TryGetValue("storage", out var requested) ? requested : null;
+        ResourceQuantity size;
         if (options.Size is { } asked)
         {
-            if (restoreSize is { } minimum && asked.Value < minimum.Value)
+            if (restoreSize is { } minimum && asked.ToDecimal() < minimum.ToDecimal())
             {
                 throw new VolumeRefusedException($"--size {asked} is smaller than the snapshot's restoreSize {minimum}; nothing was changed",
                     $"use --size {minimum} or more (a volume restored from a snapshot cannot be smaller)");
@@ -264,7 +263,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
         }
         else if (restoreSize is { } minimum)
         {
-            size = likeSize is { } l && l.Value > minimum.Value ? l : minimum;
+            size = likeSize is { } l && l.ToDecimal() > minimum.ToDecimal() ? l : minimum;
         }
         else
         {
@@ -293,7 +292,7 @@ public sealed class VolumeRestorer(KubeClient client, IStepLog log, TimeProvider
                 AccessModes = like?.Spec.AccessModes ?? ["ReadWriteOnce"],
                 StorageClassName = className,
                 VolumeMode = mode,
-                Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new(size.ToString()) } },
+                Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = size } },
                 DataSourceRef = reference,
                 DataSource = new V1TypedLocalObjectReference { ApiGroup = reference.ApiGroup, Kind = reference.Kind, Name = reference.Name },
             },

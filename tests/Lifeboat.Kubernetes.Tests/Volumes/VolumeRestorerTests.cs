@@ -15,7 +15,7 @@ public sealed class VolumeRestorerTests : VolumeTestBase
     {
         Namespace = Ns,
         Snapshot = snapshot,
-        Size = size is null ? null : Quantity.Parse(size),
+        Size = size is null ? null : new ResourceQuantity(size),
         StorageClass = storageClass,
         BindTimeout = TimeSpan.FromSeconds(10),
         StopTimeout = TimeSpan.FromSeconds(10),

@@ -2,8 +2,10 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using k8s.Models;
 using Lifeboat.Kubernetes.Client;
 using Lifeboat.Kubernetes.Models;
+using Lifeboat.Kubernetes.Volumes;
 
 namespace Lifeboat.Testing.Kube;
 
@@ -283,7 +285,7 @@ public sealed class ClusterSimulator : IAsyncDisposable
                     {
                         ["snapshotHandle"] = "snap-" + Guid.NewGuid().ToString("N")[..12],
                         ["creationTime"] = _server.Time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000,
-                        ["restoreSize"] = Quantity.Parse(size).Bytes,
+                        ["restoreSize"] = new ResourceQuantity(size).Bytes(),
                         ["readyToUse"] = false,
                     },
                 });
@@ -392,10 +394,10 @@ public sealed class ClusterSimulator : IAsyncDisposable
 
                 var content = _server.Peek(KubeResource.VolumeSnapshotContents, null, (string)snapshot["status"]!["boundVolumeSnapshotContentName"]!)!;
                 var restoreSize = content["status"]!["restoreSize"]!.GetValue<long>();
-                if (Quantity.Parse(requested).Bytes < restoreSize)
+                if (new ResourceQuantity(requested).Bytes() < restoreSize)
                 {
                     Event(ns, "PersistentVolumeClaim", name, "Warning", "ProvisioningFailed",
-                        $"failed to provision volume with StorageClass \"{storageClass["metadata"]!["name"]}\": rpc error: code = OutOfRange desc = requested size {Quantity.Parse(requested).Bytes} is smaller than the snapshot's size {restoreSize}");
+                        $"failed to provision volume with StorageClass \"{storageClass["metadata"]!["name"]}\": rpc error: code = OutOfRange desc = requested size {new ResourceQuantity(requested).Bytes()} is smaller than the snapshot's size {restoreSize}");
                     continue;
                 }
 
