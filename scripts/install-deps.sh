@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Lifeboat's quick start and tests need on Debian: etcd 3.4 (etcd-server, etcd-client), curl, zstd, and for the
-# tests Node.js with s3rver 3.7.1 (npm, into .lifeboat/tools) and promtool (Debian's prometheus); --no-s3 skips those.
+# tests Node.js with s3rver 3.7.1 and Azurite 3.35.0 (npm, into .lifeboat/tools; Azurite 3.37 needs Node 22, Debian has 20)
+# and promtool (Debian's prometheus); --no-s3 skips those.
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 with_s3=1
@@ -33,7 +34,13 @@ tools="$root/.lifeboat/tools"
 if [[ $with_s3 -eq 1 ]] && ! grep -qs "\"version\": \"$s3rver_version\"" "$tools/node_modules/s3rver/package.json"; then
   echo "== installing s3rver $s3rver_version (npm, into .lifeboat/tools)"
   mkdir -p "$tools"
-  npm install --silent --no-audit --no-fund --prefix "$tools" "s3rver@$s3rver_version" >/dev/null
+  npm install --silent --save-exact --no-audit --no-fund --prefix "$tools" "s3rver@$s3rver_version" >/dev/null
+fi
+azurite_version=3.35.0
+if [[ $with_s3 -eq 1 ]] && ! grep -qs "\"version\": \"$azurite_version\"" "$tools/node_modules/azurite/package.json"; then
+  echo "== installing azurite $azurite_version (npm, into .lifeboat/tools)"
+  mkdir -p "$tools"
+  npm install --silent --save-exact --no-audit --no-fund --prefix "$tools" "azurite@$azurite_version" >/dev/null
 fi
 # Debian's package may have started its own etcd as a service on 2379; Lifeboat's tests use their own ports and never touch it.
 command -v dotnet >/dev/null 2>&1 || { echo "install-deps: the .NET SDK (dotnet) is required" >&2; exit 1; }

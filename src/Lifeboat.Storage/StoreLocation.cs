@@ -1,12 +1,13 @@
 using Lifeboat.Core.Errors;
 using Lifeboat.Core.Storage;
+using Lifeboat.Storage.Azure;
 using Lifeboat.Storage.Local;
 using Lifeboat.Storage.S3;
 using Microsoft.Extensions.Logging;
 
 namespace Lifeboat.Storage;
 
-/// <summary>Opens a store from the <c>--store</c> value: <c>s3://bucket/prefix</c>, <c>file:///abs/path</c>, or a plain directory path.</summary>
+/// <summary>Opens a store from the <c>--store</c> value: <c>s3://bucket/prefix</c>, <c>azblob://container/prefix</c>, <c>file:///abs/path</c>, or a plain directory path.</summary>
 public static class StoreLocation
 {
     /// <param name="create">False for commands that only read: a missing local store is then an error, and nothing is created.</param>
@@ -35,13 +36,46 @@ public static class StoreLocation
             return S3Store.Open(ParseS3(settings), time, logger);
         }
 
+        if (settings.IsAzure)
+        {
+            return AzureBlobStore.Open(ParseAzure(settings.Location, Environment.GetEnvironmentVariable), time, logger);
+        }
+
         if (location.Contains("://", StringComparison.Ordinal))
         {
             throw new StoreException(StoreErrorKind.InvalidLocation, $"unsupported store location '{location}'",
-                "use s3://bucket/prefix, file:///path or a plain directory path");
+                "use s3://bucket/prefix, azblob://container/prefix, file:///path or a plain directory path");
         }
 
         return LocalDirectoryStore.Open(location, time, create);
+    }
+
+    /// <summary>
+    /// The Azure Blob store options of <c>azblob://container[/prefix]</c>, with the credentials the environment gives
+    /// (<see cref="AzureEnvironment"/>).
+    /// </summary>
+    public static AzureBlobStoreOptions ParseAzure(string location, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        var rest = location["azblob://".Length..];
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        var container = slash < 0 ? rest : rest[..slash];
+        var prefix = slash < 0 ? "" : rest[(slash + 1)..].Trim('/');
+        // Azure's rule: 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.
+        if (container.Length is < 3 or > 63 || !container.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')
+            || container[0] == '-' || container[^1] == '-' || container.Contains("--", StringComparison.Ordinal))
+        {
+            throw new StoreException(StoreErrorKind.InvalidLocation, $"'{location}' does not name a valid Azure Blob container",
+                "write it as azblob://container/optional/prefix (container names are 3-63 lower-case letters, digits and single '-')");
+        }
+
+        if (prefix.Length > 0 && !Core.Storage.StoreKey.IsValid(prefix))
+        {
+            throw new StoreException(StoreErrorKind.InvalidLocation, $"the prefix '{prefix}' in '{location}' is not a valid key prefix",
+                "use letters, digits, '.', '_' and '-' in /-separated segments");
+        }
+
+        return AzureEnvironment.Credentials(new AzureBlobStoreOptions { Container = container, Prefix = prefix.Length == 0 ? "" : prefix + "/" }, environment);
     }
 
     /// <summary>The S3 store options of <c>s3://bucket[/prefix]</c> and the S3 flags.</summary>

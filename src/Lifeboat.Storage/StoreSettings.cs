@@ -1,3 +1,4 @@
+using Lifeboat.Storage.Azure;
 using Lifeboat.Storage.Encryption;
 
 namespace Lifeboat.Storage;
@@ -29,6 +30,11 @@ public sealed record StoreSettings
 
     public bool IsS3 => Location.StartsWith("s3://", StringComparison.OrdinalIgnoreCase);
 
+    public bool IsAzure => Location.StartsWith("azblob://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A store in a remote object service (S3, Azure Blob), where snapshots are compressed by default.</summary>
+    public bool IsObjectStore => IsS3 || IsAzure;
+
     /// <summary>Loads the key files (each once).</summary>
     public KeyRing LoadKeys() => new(
         EncryptionKeyFile is { Length: > 0 } write ? EncryptionKey.Load(write) : null,
@@ -47,6 +53,11 @@ public sealed record StoreSettings
             yield return new("s3-credentials", S3CredentialsDir is { } dir ? $"files in {dir}" : "environment or AWS default chain");
             yield return new("s3-part-size", S3PartSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
             yield return new("s3-parallelism", S3Parallelism.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (IsAzure)
+        {
+            yield return new("azure-credentials", AzureEnvironment.Describe());
         }
 
         yield return new("encryption-key-id", keys.WriteKey?.Id ?? "");

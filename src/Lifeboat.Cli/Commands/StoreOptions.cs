@@ -15,7 +15,7 @@ internal sealed class StoreOptions
 
     public Option<string> Store { get; } = new("--store")
     {
-        Description = "Snapshot store: s3://bucket/prefix, file:///path or a directory path [env: LIFEBOAT_STORE]",
+        Description = "Snapshot store: s3://bucket/prefix, azblob://container/prefix, file:///path or a directory path [env: LIFEBOAT_STORE]",
         DefaultValueFactory = _ => Env("LIFEBOAT_STORE") ?? "",
     };
 
@@ -69,7 +69,7 @@ internal sealed class StoreOptions
     /// <summary>Compression of written snapshots; added only to commands that write.</summary>
     public Option<Compression?> Compression { get; } = new Option<Compression?>("--compression")
     {
-        Description = "Compression of stored snapshots (default: gzip for S3, none for a directory, which then restores directly with etcdctl); zstd is faster and smaller, and needs libzstd1",
+        Description = "Compression of stored snapshots (default: gzip for S3 and Azure Blob, none for a directory, which then restores directly with etcdctl); zstd is faster and smaller, and needs libzstd1",
     }.OneOf<Compression>();
 
     public void AddTo(Command command, bool writes = false)
@@ -90,7 +90,7 @@ internal sealed class StoreOptions
         var location = parse.GetValue(Store);
         if (string.IsNullOrWhiteSpace(location))
         {
-            throw new ArgumentException("no snapshot store given: pass --store s3://bucket/prefix or --store file:///path/to/backups (or set LIFEBOAT_STORE)");
+            throw new ArgumentException("no snapshot store given: pass --store s3://bucket/prefix, --store azblob://container/prefix or --store file:///path/to/backups (or set LIFEBOAT_STORE)");
         }
 
         Uri? endpoint = null;
@@ -118,7 +118,7 @@ internal sealed class StoreOptions
     /// <exception cref="CodecUnavailableException">It cannot be used on this machine: refused before anything is read.</exception>
     public Compression CompressionFor(ParseResult parse)
     {
-        var compression = parse.GetValue(Compression) ?? (Read(parse).IsS3 ? Core.Snapshots.Compression.Gzip : Core.Snapshots.Compression.None);
+        var compression = parse.GetValue(Compression) ?? (Read(parse).IsObjectStore ? Core.Snapshots.Compression.Gzip : Core.Snapshots.Compression.None);
         SnapshotCodec.ThrowIfUnavailable(compression);
         return compression;
     }

@@ -11,6 +11,7 @@ internal sealed class ScratchDirectory : IDisposable
     private const string Prefix = ".lifeboat-";
     public const string PartialMarker = ".lifeboat-partial-";
     private const string LockFile = "owner.lock";
+    private const string StagingPrefix = ".lbscratch-";
     private const string PartialRecord = "partial";
     private readonly FileStream _lock;
 
@@ -26,9 +27,25 @@ internal sealed class ScratchDirectory : IDisposable
     public static ScratchDirectory Create(string root, string purpose, DateTimeOffset now)
     {
         var path = System.IO.Path.Combine(root, $"{Prefix}{purpose}-{now:yyyyMMddTHHmmss}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(path);
-        // FileShare.None is an exclusive flock on Linux: held until this process ends, however it ends.
-        return new ScratchDirectory(path, new FileStream(System.IO.Path.Combine(path, LockFile), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None));
+        // Made and locked under a name the clean-up does not look at, then renamed into place: a directory with the
+        // prefix always has its lock held from the start. (Created in place, another restore's clean-up could take the
+        // lock file in the moment between its creation and its lock, and remove the directory as abandoned.)
+        var staging = System.IO.Path.Combine(root, $"{StagingPrefix}{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        // FileShare.None is an exclusive flock on Linux: held until this process ends, however it ends; a rename keeps it.
+        var ownerLock = new FileStream(System.IO.Path.Combine(staging, LockFile), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        try
+        {
+            Directory.Move(staging, path);
+        }
+        catch
+        {
+            ownerLock.Dispose();
+            Directory.Delete(staging, recursive: true);
+            throw;
+        }
+
+        return new ScratchDirectory(path, ownerLock);
     }
 
     /// <summary>Records the hidden directory a layout is about to fill, so that a restore killed meanwhile does not leave it for good.</summary>

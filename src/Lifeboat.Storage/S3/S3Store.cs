@@ -158,7 +158,12 @@ public sealed class S3Store : ISnapshotStore, IDisposable
         var response = await GuardAsync($"read {key}", () => _client.GetObjectAsync(Options.Bucket, Options.Prefix + key, cancellationToken),
             cancellationToken, key);
         var expected = response.Metadata[HashMetadata];
-        return new S3ReadStream(response, key, this, string.IsNullOrEmpty(expected) ? null : expected);
+        // The SDK checks the MD5 of objects uploaded in one piece itself; its mismatch is the same finding as the hash's.
+        return new VerifyingReadStream(response.ResponseStream, response.ContentLength, key, Location, string.IsNullOrEmpty(expected) ? null : expected,
+            ex => ex is AmazonClientException && ex.Message.Contains("hash", StringComparison.OrdinalIgnoreCase)
+                ? VerifyingReadStream.Altered(key, Location, ex)
+                : Translate(ex, $"read {key}", key),
+            response);
     }
 
     public async Task DeleteAsync(string key, CancellationToken cancellationToken)

@@ -1,32 +1,31 @@
 using System.Security.Cryptography;
-using Amazon.Runtime;
-using Amazon.S3.Model;
 using Lifeboat.Core.Errors;
 using Lifeboat.Core.IO;
 
-namespace Lifeboat.Storage.S3;
+namespace Lifeboat.Storage;
 
 /// <summary>
-/// The body of an object being read. Read to its end, it is checked against the SHA-256 written with it: a mismatch
-/// (the object was altered or damaged in the store) is an <see cref="IntegrityException"/> rather than bad data.
-/// Network failures mid-read are <see cref="StoreException"/>s.
+/// The body of an object being read from an object store. Read to its end, it is checked against the SHA-256
+/// written with it: a mismatch (the object was altered or damaged in the store) is an <see cref="IntegrityException"/>
+/// rather than bad data. Failures of the body mid-read go through <paramref name="translate"/>.
 /// </summary>
-internal sealed class S3ReadStream(GetObjectResponse response, string key, S3Store store, string? expectedSha256) : ReadOnlyStream
+/// <param name="owner">What the body belongs to (an SDK response), disposed with it.</param>
+internal sealed class VerifyingReadStream(Stream body, long length, string key, string location, string? expectedSha256,
+    Func<Exception, LifeboatException?> translate, IDisposable? owner = null) : ReadOnlyStream
 {
-    private readonly Stream _body = response.ResponseStream;
     private readonly IncrementalHash? _sha = expectedSha256 is null ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private bool _checked;
 
-    public override long Length => response.ContentLength;
+    public override long Length => length;
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         int n;
         try
         {
-            n = await _body.ReadAsync(buffer, cancellationToken);
+            n = await body.ReadAsync(buffer, cancellationToken);
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Translate(ex) is { } translated)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && translate(ex) is { } translated)
         {
             throw translated;
         }
@@ -45,9 +44,9 @@ internal sealed class S3ReadStream(GetObjectResponse response, string key, S3Sto
         int n;
         try
         {
-            n = _body.Read(buffer);
+            n = body.Read(buffer);
         }
-        catch (Exception ex) when (Translate(ex) is { } translated)
+        catch (Exception ex) when (translate(ex) is { } translated)
         {
             throw translated;
         }
@@ -55,15 +54,6 @@ internal sealed class S3ReadStream(GetObjectResponse response, string key, S3Sto
         Account(buffer[..n], buffer.Length);
         return n;
     }
-
-    /// <summary>The SDK checks the MD5 of objects uploaded in one piece itself; its mismatch is the same finding as ours.</summary>
-    private LifeboatException? Translate(Exception ex) => ex is AmazonClientException && ex.Message.Contains("hash", StringComparison.OrdinalIgnoreCase)
-        ? Altered(ex)
-        : store.Translate(ex, $"read {key}", key);
-
-    private IntegrityException Altered(Exception? inner = null) =>
-        new($"{key} in {store.Location} does not match the hash written with it",
-            "the object was altered or damaged in the store; restore from another snapshot", inner);
 
     private void Account(ReadOnlySpan<byte> data, int requested)
     {
@@ -84,17 +74,22 @@ internal sealed class S3ReadStream(GetObjectResponse response, string key, S3Sto
             var actual = Convert.ToHexStringLower(_sha.GetHashAndReset());
             if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
             {
-                throw Altered();
+                throw Altered(key, location);
             }
         }
     }
+
+    /// <summary>The finding when an object's bytes do not match the hash written with them.</summary>
+    public static IntegrityException Altered(string key, string location, Exception? inner = null) =>
+        new($"{key} in {location} does not match the hash written with it",
+            "the object was altered or damaged in the store; restore from another snapshot", inner);
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            _body.Dispose();
-            response.Dispose();
+            body.Dispose();
+            owner?.Dispose();
             _sha?.Dispose();
         }
 

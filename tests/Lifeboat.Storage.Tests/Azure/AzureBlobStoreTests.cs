@@ -1,0 +1,130 @@
+using Azure.Storage;
+using Lifeboat.Core.Errors;
+using Lifeboat.Core.Storage;
+using Lifeboat.Storage.Azure;
+using Lifeboat.Testing;
+
+namespace Lifeboat.Storage.Tests.Azure;
+
+/// <summary>One Azurite for the whole class; every test gets its own prefix, so each store starts empty.</summary>
+public sealed class AzuriteFixture : IAsyncLifetime
+{
+    public AzuriteServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await AzuriteServer.StartAsync();
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+public sealed class AzureBlobStoreTests(AzuriteFixture fixture) : SnapshotStoreContract, IClassFixture<AzuriteFixture>
+{
+    private AzuriteServer Server => fixture.Server;
+
+    protected override Task<ISnapshotStore> CreateStoreAsync() => Task.FromResult<ISnapshotStore>(Open());
+
+    private AzureBlobStore Open(Func<AzureBlobStoreOptions, AzureBlobStoreOptions>? configure = null, string? prefix = null)
+    {
+        var options = Server.StoreOptions(prefix ?? $"t-{Guid.NewGuid():N}/");
+        return AzureBlobStore.Open(configure is null ? options : configure(options));
+    }
+
+    private static byte[] RandomBytes(int length)
+    {
+        var data = new byte[length];
+        Random.Shared.NextBytes(data);
+        return data;
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1000)]
+    [InlineData(64 << 10)] // exactly one block: uploaded straight to its key
+    [InlineData((64 << 10) + 1)] // staged, committed under .tmp/, copied into place
+    [InlineData(1_000_003)]
+    public async Task Objects_OfEverySize_RoundTrip_AndLeaveNoTemporaryBlob(int size)
+    {
+        var store = Open();
+        var data = RandomBytes(size);
+
+        var stored = await StoreBytes.PutAsync(store, "etcd/a.db", data, chunk: 10_000);
+
+        Assert.Equal(size, stored.Size);
+        Assert.Equal(data, await StoreBytes.GetAsync(store, "etcd/a.db"));
+        var all = new List<string>();
+        await foreach (var blob in store.Container.GetBlobsAsync(global::Azure.Storage.Blobs.Models.BlobTraits.None,
+                           global::Azure.Storage.Blobs.Models.BlobStates.None, store.Options.Prefix, default))
+        {
+            all.Add(blob.Name[store.Options.Prefix.Length..]);
+        }
+
+        Assert.Equal(["etcd/a.db"], all);
+    }
+
+    [Fact]
+    public async Task LargeObject_ExistingKey_IsRefused_AndTheOriginalKept()
+    {
+        var store = Open();
+        var first = RandomBytes(300_000);
+        await StoreBytes.PutAsync(store, "etcd/x.db", first);
+
+        var ex = await Assert.ThrowsAsync<StoreException>(() => StoreBytes.PutAsync(store, "etcd/x.db", RandomBytes(300_000)));
+
+        Assert.Equal(StoreErrorKind.AlreadyExists, ex.Kind);
+        Assert.Equal(first, await StoreBytes.GetAsync(store, "etcd/x.db"));
+    }
+
+    [Fact]
+    public async Task AlteredObject_IsAnIntegrityError_WhenReadToItsEnd()
+    {
+        var store = Open();
+        await StoreBytes.PutAsync(store, "etcd/y.db", RandomBytes(200_000));
+        var blob = store.Container.GetBlobClient(store.Options.Prefix + "etcd/y.db");
+        var properties = await blob.GetPropertiesAsync();
+        await blob.SetMetadataAsync(new Dictionary<string, string> { [AzureBlobStore.HashMetadata] = new string('0', 64) });
+
+        await Assert.ThrowsAsync<IntegrityException>(() => StoreBytes.GetAsync(store, "etcd/y.db"));
+        Assert.Equal(200_000, properties.Value.ContentLength);
+    }
+
+    [Fact]
+    public async Task WrongKey_IsAccessDenied_AndMissingContainer_SaysSo()
+    {
+        var wrong = Open(o => o with { SharedKey = new StorageSharedKeyCredential(AzuriteServer.Account, Convert.ToBase64String(new byte[64])) });
+        var denied = await Assert.ThrowsAsync<StoreException>(() => wrong.BeginWriteAsync(default));
+        Assert.Equal(StoreErrorKind.AccessDenied, denied.Kind);
+
+        var missing = Open(o => o with { Container = "nope" });
+        var absent = await Assert.ThrowsAsync<StoreException>(() => missing.BeginWriteAsync(default));
+        Assert.Equal(StoreErrorKind.InvalidLocation, absent.Kind);
+        Assert.Contains("container 'nope' does not exist", absent.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConnectionString_OpensTheSameStore()
+    {
+        var prefix = $"t-{Guid.NewGuid():N}/";
+        await StoreBytes.PutAsync(Open(prefix: prefix), "etcd/c.db", [1, 2, 3]);
+
+        var viaConnectionString = AzureBlobStore.Open(new AzureBlobStoreOptions
+        {
+            Container = AzuriteServer.Container,
+            Prefix = prefix,
+            ConnectionString = Server.ConnectionString,
+        });
+
+        Assert.Equal([1, 2, 3], await StoreBytes.GetAsync(viaConnectionString, "etcd/c.db"));
+    }
+
+    [Fact]
+    public async Task ServerDown_IsUnavailable_AndTransient()
+    {
+        await using var lone = await AzuriteServer.StartAsync();
+        var store = AzureBlobStore.Open(lone.StoreOptions("t/") with { MaxRetries = 0, NetworkTimeout = TimeSpan.FromSeconds(5) });
+        await lone.StopAsync();
+
+        var ex = await Assert.ThrowsAsync<StoreException>(() => store.BeginWriteAsync(default));
+
+        Assert.Equal(StoreErrorKind.Unavailable, ex.Kind);
+        Assert.True(ex.IsTransient);
+    }
+}
