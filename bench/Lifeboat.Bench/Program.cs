@@ -11,6 +11,7 @@ using Lifeboat.Testing.Kube;
 //   load ENDPOINT KEYS VALUE_BYTES [OPS_PER_TXN] [PARALLEL]: loads etcd with test data as fast as etcd takes it, with the
 //     same loader the tests use. OPS_PER_TXN 1 makes every key its own revision (what delta replay pays for); use
 //     PARALLEL 16 or so then.
+//   azure-container CONNECTION_STRING NAME: creates a blob container (in Azurite) if it does not exist.
 //   api-server KUBECONFIG SNAPSHOTS: serves the tests' Kubernetes API server on loopback with SNAPSHOTS ready
 //     VolumeSnapshots in namespace default, writes a kubeconfig for it to KUBECONFIG, and runs until stdin closes.
 if (args is ["api-server", var kubeconfig, var count])
@@ -32,9 +33,15 @@ if (args is ["api-server", var kubeconfig, var count])
     return 0;
 }
 
+if (args is ["azure-container", var connectionString, var container])
+{
+    await new Azure.Storage.Blobs.BlobContainerClient(connectionString, container).CreateIfNotExistsAsync();
+    return 0;
+}
+
 if (args.Length < 4 || args[0] != "load")
 {
-    await Console.Error.WriteLineAsync("usage: Lifeboat.Bench load ENDPOINT KEYS VALUE_BYTES [OPS_PER_TXN=128] [PARALLEL=4] | api-server KUBECONFIG SNAPSHOTS");
+    await Console.Error.WriteLineAsync("usage: Lifeboat.Bench load ENDPOINT KEYS VALUE_BYTES [OPS_PER_TXN=128] [PARALLEL=4] | api-server KUBECONFIG SNAPSHOTS | azure-container CONNECTION_STRING NAME");
     return 2;
 }
 

@@ -27,7 +27,7 @@ public sealed record AzureBlobStoreOptions
     public TokenCredential? TokenCredential { get; init; }
 
     /// <summary>Size of each staged block: the unit of upload and of memory (parallelism + 1 blocks at most).</summary>
-    public int BlockSize { get; init; } = 8 << 20;
+    public int BlockSize { get; init; } = 4 << 20;
 
     public int Parallelism { get; init; } = 4;
 
