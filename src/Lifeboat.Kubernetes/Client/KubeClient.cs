@@ -31,14 +31,7 @@ public sealed class KubeClient : IDisposable
         ArgumentNullException.ThrowIfNull(connection);
         _connection = connection;
         _requestTimeout = requestTimeout ?? TimeSpan.FromSeconds(30);
-        var configuration = connection.Configuration;
-        configuration.HttpClientTimeout = _requestTimeout; // each operation's deadline (watches excepted)
-        configuration.FirstMessageHandlerSetup = handler =>
-        {
-            handler.ConnectTimeout = TimeSpan.FromSeconds(10);
-            handler.PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2);
-        };
-        _api = new k8s.Kubernetes(configuration);
+        _api = connection.CreateApi(_requestTimeout);
     }
 
     public KubeConnection Connection => _connection;

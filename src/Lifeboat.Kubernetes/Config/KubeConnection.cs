@@ -49,6 +49,24 @@ public sealed class KubeConnection : IDisposable
     /// <summary>What KubernetesClient connects with.</summary>
     public required KubernetesClientConfiguration Configuration { get; init; }
 
+    /// <summary>
+    /// A KubernetesClient API client on this connection, whose requests each end after <paramref name="requestTimeout"/>
+    /// (watches excepted). The library reads its configuration once, when the client is built.
+    /// </summary>
+    internal k8s.Kubernetes CreateApi(TimeSpan requestTimeout)
+    {
+        lock (Configuration)
+        {
+            Configuration.HttpClientTimeout = requestTimeout;
+            Configuration.FirstMessageHandlerSetup = static handler =>
+            {
+                handler.ConnectTimeout = TimeSpan.FromSeconds(10);
+                handler.PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2);
+            };
+            return new k8s.Kubernetes(Configuration);
+        }
+    }
+
     /// <summary>Tokens Lifeboat obtains itself (token file, exec plugin), asked afresh after a 401; null otherwise.</summary>
     public KubeCredentials? Credentials { get; init; }
 

@@ -24,28 +24,23 @@ namespace Lifeboat.Storage.Azure;
 /// SHA-256 in the blob's metadata (<c>lifeboatsha256</c>), checked when it is read back to its end.</para>
 /// <para>Retries with exponential backoff are the SDK's (<see cref="AzureBlobStoreOptions.MaxRetries"/>).</para>
 /// </remarks>
-public sealed class AzureBlobStore : ISnapshotStore
+public sealed class AzureBlobStore : ObjectStore, ISnapshotStore
 {
     internal const string HashMetadata = "lifeboatsha256";
     internal const string TempSegment = ".tmp/";
 
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-    private int _checked;
-
     private AzureBlobStore(AzureBlobStoreOptions options, BlobContainerClient container, TimeProvider time, ILogger logger)
+        : base(time, logger)
     {
         Options = options;
         Container = container;
-        _time = time;
-        _logger = logger;
     }
 
     public AzureBlobStoreOptions Options { get; }
 
     internal BlobContainerClient Container { get; }
 
-    public string Location => $"azblob://{Options.Container}/{Options.Prefix}";
+    public override string Location => $"azblob://{Options.Container}/{Options.Prefix}";
 
     internal string Endpoint => Container.Uri.GetLeftPart(UriPartial.Authority);
 
@@ -112,27 +107,18 @@ public sealed class AzureBlobStore : ISnapshotStore
     public async Task<IStoreWrite> BeginWriteAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (Volatile.Read(ref _checked) == 0)
-        {
-            // Once per process, before the first write: wrong credentials or a missing container are found now, not
-            // after a gigabyte was read from etcd; then the leftovers of crashed writers go, in the background.
-            await GuardAsync("reach the store", async () =>
-            {
-                await foreach (var page in Container.GetBlobsAsync(BlobTraits.None, BlobStates.None, Options.Prefix, cancellationToken).AsPages(pageSizeHint: 1))
-                {
-                    break;
-                }
-
-                return true;
-            }, cancellationToken);
-            if (Interlocked.Exchange(ref _checked, 1) == 0)
-            {
-                _ = Task.Run(() => RemoveStaleAsync(CancellationToken.None), CancellationToken.None);
-            }
-        }
-
+        await CheckBeforeFirstWriteAsync(cancellationToken);
         return new AzureBlobWrite(this);
     }
+
+    internal override Task ProbeAsync(CancellationToken cancellationToken) =>
+        GuardAsync("reach the store", async () =>
+        {
+            await foreach (var page in Container.GetBlobsAsync(BlobTraits.None, BlobStates.None, Options.Prefix, cancellationToken).AsPages(pageSizeHint: 1))
+            {
+                break;
+            }
+        }, cancellationToken);
 
     public async Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken)
     {
@@ -156,14 +142,10 @@ public sealed class AzureBlobStore : ISnapshotStore
 
     internal string NewTempName() => $"{Options.Prefix}{TempSegment}{Guid.NewGuid():N}";
 
-    internal DateTimeOffset Now => _time.GetUtcNow();
-
-    internal ILogger Logger => _logger;
-
     /// <summary>Removes temporary blobs that crashed writers left behind.</summary>
-    private async Task RemoveStaleAsync(CancellationToken cancellationToken)
+    internal override async Task RemoveStaleAsync(CancellationToken cancellationToken)
     {
-        var cutoff = _time.GetUtcNow() - Options.StaleUploadAge;
+        var cutoff = Time.GetUtcNow() - Options.StaleUploadAge;
         try
         {
             await foreach (var item in Container.GetBlobsAsync(BlobTraits.None, BlobStates.None, Options.Prefix + TempSegment, cancellationToken))
@@ -171,30 +153,17 @@ public sealed class AzureBlobStore : ISnapshotStore
                 if (item.Properties.LastModified is { } modified && modified < cutoff)
                 {
                     await Container.DeleteBlobIfExistsAsync(item.Name, cancellationToken: cancellationToken);
-                    AzureLog.StaleRemoved(_logger, item.Name);
+                    AzureLog.StaleRemoved(Logger, item.Name);
                 }
             }
         }
         catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or IOException)
         {
-            AzureLog.StaleCleanupFailed(_logger, ex.Message);
+            AzureLog.StaleCleanupFailed(Logger, ex.Message);
         }
     }
 
-    internal async Task<T> GuardAsync<T>(string action, Func<Task<T>> body, CancellationToken cancellationToken, string? key = null)
-    {
-        try
-        {
-            return await body();
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Translate(ex, action, key) is { } translated)
-        {
-            throw translated;
-        }
-    }
-
-    /// <summary>Turns SDK and network failures into <see cref="StoreException"/>s with one line of cause and one of fix.</summary>
-    internal StoreException? Translate(Exception ex, string action, string? key)
+    internal override StoreException? Translate(Exception ex, string action, string? key)
     {
         var where = $"{Location} ({Endpoint})";
         switch (ex)
@@ -226,17 +195,9 @@ public sealed class AzureBlobStore : ISnapshotStore
                     "set up workload identity or a managed identity, or give an account key, SAS token or connection string", ex);
         }
 
-        for (var e = ex; e is not null; e = e.InnerException)
-        {
-            if (e is HttpRequestException or System.Net.Sockets.SocketException or IOException or TimeoutException)
-            {
-                return new StoreException(StoreErrorKind.Unavailable, $"cannot {action}: cannot reach {Endpoint}: {FirstLine(e.Message)}",
-                    "check the storage endpoint and that the service is reachable", ex);
-            }
-        }
-
-        return null;
+        return Unreachable(ex) is { } network
+            ? new StoreException(StoreErrorKind.Unavailable, $"cannot {action}: cannot reach {Endpoint}: {FirstLine(network.Message)}",
+                "check the storage endpoint and that the service is reachable", ex)
+            : null;
     }
-
-    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
 }

@@ -10,9 +10,6 @@ internal static partial class S3Log
     [LoggerMessage(4102, LogLevel.Debug, "Could not look for stale {What} (a bucket lifecycle rule can remove them instead): {Reason}")]
     public static partial void StaleCleanupFailed(ILogger logger, string what, string reason);
 
-    [LoggerMessage(4103, LogLevel.Warning, "Could not abort the abandoned upload {Key}; it stays invisible and is removed later: {Reason}")]
-    public static partial void AbortFailed(ILogger logger, string key, string reason);
-
     [LoggerMessage(4104, LogLevel.Warning, "Could not {Action}; retrying in {Seconds:F1} s: {Reason}")]
     public static partial void Retrying(ILogger logger, string action, double seconds, string reason);
 }

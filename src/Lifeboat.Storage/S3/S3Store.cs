@@ -29,27 +29,23 @@ namespace Lifeboat.Storage.S3;
 /// <see cref="S3StoreOptions.StaleUploadAge"/> (left by a crash) are removed the first time a process writes, where
 /// the server can list them.</para>
 /// </remarks>
-public sealed class S3Store : ISnapshotStore, IDisposable
+public sealed class S3Store : ObjectStore, ISnapshotStore, IDisposable
 {
     internal const string HashMetadata = "x-amz-meta-lifeboat-sha256";
     internal const string TempSegment = ".tmp/";
 
     private readonly IAmazonS3 _client;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-    private int _cleaned;
 
     private S3Store(S3StoreOptions options, IAmazonS3 client, TimeProvider time, ILogger logger)
+        : base(time, logger)
     {
         Options = options;
         _client = client;
-        _time = time;
-        _logger = logger;
     }
 
     public S3StoreOptions Options { get; }
 
-    public string Location => $"s3://{Options.Bucket}/{Options.Prefix}";
+    public override string Location => $"s3://{Options.Bucket}/{Options.Prefix}";
 
     internal IAmazonS3 Client => _client;
 
@@ -137,20 +133,13 @@ public sealed class S3Store : ISnapshotStore, IDisposable
     public async Task<IStoreWrite> BeginWriteAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (Volatile.Read(ref _cleaned) == 0)
-        {
-            // Once per process, before the first write: wrong credentials or a missing bucket are found now, not
-            // after a gigabyte was read from etcd; then the leftovers of crashed writers go, in the background.
-            await GuardAsync("reach the store", () => _client.ListObjectsV2Async(
-                new ListObjectsV2Request { BucketName = Options.Bucket, Prefix = Options.Prefix, MaxKeys = 1 }, cancellationToken), cancellationToken);
-            if (Interlocked.Exchange(ref _cleaned, 1) == 0)
-            {
-                _ = Task.Run(() => RemoveStaleUploadsAsync(CancellationToken.None), CancellationToken.None);
-            }
-        }
-
+        await CheckBeforeFirstWriteAsync(cancellationToken);
         return new S3Write(this);
     }
+
+    internal override Task ProbeAsync(CancellationToken cancellationToken) =>
+        GuardAsync("reach the store", () => _client.ListObjectsV2Async(
+            new ListObjectsV2Request { BucketName = Options.Bucket, Prefix = Options.Prefix, MaxKeys = 1 }, cancellationToken), cancellationToken);
 
     public async Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken)
     {
@@ -192,14 +181,10 @@ public sealed class S3Store : ISnapshotStore, IDisposable
 
     internal string NewTempKey() => $"{Options.Prefix}{TempSegment}{Guid.NewGuid():N}";
 
-    internal DateTimeOffset Now => _time.GetUtcNow();
-
-    internal ILogger Logger => _logger;
-
     /// <summary>Removes what crashed writers left: temporary objects, and pending uploads where the server lists them.</summary>
-    internal async Task RemoveStaleUploadsAsync(CancellationToken cancellationToken)
+    internal override async Task RemoveStaleAsync(CancellationToken cancellationToken)
     {
-        var cutoff = _time.GetUtcNow() - Options.StaleUploadAge;
+        var cutoff = Time.GetUtcNow() - Options.StaleUploadAge;
         var tempPrefix = Options.Prefix + TempSegment;
         try
         {
@@ -208,13 +193,13 @@ public sealed class S3Store : ISnapshotStore, IDisposable
                 if (ToOffset(o.LastModified) < cutoff)
                 {
                     await _client.DeleteObjectAsync(Options.Bucket, o.Key, cancellationToken);
-                    S3Log.StaleRemoved(_logger, "temporary object", o.Key);
+                    S3Log.StaleRemoved(Logger, "temporary object", o.Key);
                 }
             }
         }
         catch (Exception ex) when (ex is StoreException or AmazonServiceException or HttpRequestException or IOException)
         {
-            S3Log.StaleCleanupFailed(_logger, "temporary objects", ex.Message);
+            S3Log.StaleCleanupFailed(Logger, "temporary objects", ex.Message);
         }
 
         try
@@ -228,7 +213,7 @@ public sealed class S3Store : ISnapshotStore, IDisposable
                     if (ToOffset(upload.Initiated) < cutoff)
                     {
                         await _client.AbortMultipartUploadAsync(Options.Bucket, upload.Key, upload.UploadId, cancellationToken);
-                        S3Log.StaleRemoved(_logger, "multipart upload", upload.Key);
+                        S3Log.StaleRemoved(Logger, "multipart upload", upload.Key);
                     }
                 }
 
@@ -240,46 +225,33 @@ public sealed class S3Store : ISnapshotStore, IDisposable
         catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException)
         {
             // s3rver and some other servers cannot list pending uploads; a bucket lifecycle rule then has to.
-            S3Log.StaleCleanupFailed(_logger, "pending multipart uploads", ex.Message);
+            S3Log.StaleCleanupFailed(Logger, "pending multipart uploads", ex.Message);
         }
     }
 
     /// <summary>
-    /// <see cref="GuardAsync{T}"/>, retried with jittered backoff while the failure may pass (the server restarting,
+    /// <see cref="ObjectStore.GuardAsync{T}"/>, retried with jittered backoff while the failure may pass (the server restarting,
     /// a network cut), for up to <see cref="S3StoreOptions.RetryWindow"/>. For idempotent steps only.
     /// </summary>
     internal async Task<T> RetryAsync<T>(string action, Func<Task<T>> body, CancellationToken cancellationToken, string? key = null)
     {
-        var started = _time.GetTimestamp();
+        var started = Time.GetTimestamp();
         for (var failures = 0; ; failures++)
         {
             try
             {
                 return await GuardAsync(action, body, cancellationToken, key);
             }
-            catch (StoreException ex) when (ex.IsTransient && _time.GetElapsedTime(started) < Options.RetryWindow)
+            catch (StoreException ex) when (ex.IsTransient && Time.GetElapsedTime(started) < Options.RetryWindow)
             {
                 var wait = Backoff.Jittered(failures, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10));
-                S3Log.Retrying(_logger, action, wait.TotalSeconds, ex.Message);
-                await Task.Delay(wait, _time, cancellationToken);
+                S3Log.Retrying(Logger, action, wait.TotalSeconds, ex.Message);
+                await Task.Delay(wait, Time, cancellationToken);
             }
         }
     }
 
-    internal async Task<T> GuardAsync<T>(string action, Func<Task<T>> body, CancellationToken cancellationToken, string? key = null)
-    {
-        try
-        {
-            return await body();
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Translate(ex, action, key) is { } translated)
-        {
-            throw translated;
-        }
-    }
-
-    /// <summary>Turns SDK and network failures into <see cref="StoreException"/>s with one line of cause and one of fix.</summary>
-    internal StoreException? Translate(Exception ex, string action, string? key)
+    internal override StoreException? Translate(Exception ex, string action, string? key)
     {
         var where = $"{Location} ({EndpointText})";
         switch (ex)
@@ -323,20 +295,6 @@ public sealed class S3Store : ISnapshotStore, IDisposable
         return ex is AmazonServiceException service
             ? new StoreException(StoreErrorKind.Unavailable, $"cannot {action}: {where}: {service.Message}", "try again", ex)
             : null;
-    }
-
-    private static Exception? Unreachable(Exception ex)
-    {
-        for (var e = ex; e is not null; e = e.InnerException)
-        {
-            if (e is HttpRequestException or System.Net.Sockets.SocketException or IOException or TimeoutException
-                || e is TaskCanceledException { InnerException: TimeoutException })
-            {
-                return e;
-            }
-        }
-
-        return null;
     }
 
     internal static DateTimeOffset ToOffset(DateTime? t) =>

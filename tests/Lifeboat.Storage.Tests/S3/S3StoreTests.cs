@@ -205,11 +205,11 @@ public sealed class S3StoreTests(S3ServerFixture fixture) : SnapshotStoreContrac
             UseChunkEncoding = false,
         });
 
-        await fresh.RemoveStaleUploadsAsync(default);
+        await fresh.RemoveStaleAsync(default);
         Assert.True(File.Exists(Server.ObjectFile(prefix + ".tmp/crashed")), "a recent temporary object may belong to a running writer");
 
         time.Advance(TimeSpan.FromDays(2));
-        await fresh.RemoveStaleUploadsAsync(default);
+        await fresh.RemoveStaleAsync(default);
 
         Assert.False(File.Exists(Server.ObjectFile(prefix + ".tmp/crashed")));
     }
