@@ -38,7 +38,7 @@ public static class StoreLocation
 
         if (settings.IsAzure)
         {
-            return AzureBlobStore.Open(ParseAzure(settings.Location, Environment.GetEnvironmentVariable), time, logger);
+            return AzureBlobStore.Open(ParseAzure(settings, Environment.GetEnvironmentVariable), time, logger);
         }
 
         if (location.Contains("://", StringComparison.Ordinal))
@@ -51,12 +51,13 @@ public static class StoreLocation
     }
 
     /// <summary>
-    /// The Azure Blob store options of <c>azblob://container[/prefix]</c>, with the credentials the environment gives
-    /// (<see cref="AzureEnvironment"/>).
+    /// The Azure Blob store options of <c>azblob://container[/prefix]</c> and the Azure flags, with the credentials the
+    /// flags, files and environment give (<see cref="AzureEnvironment"/>).
     /// </summary>
-    public static AzureBlobStoreOptions ParseAzure(string location, Func<string, string?> environment)
+    public static AzureBlobStoreOptions ParseAzure(StoreSettings settings, Func<string, string?> environment)
     {
-        ArgumentNullException.ThrowIfNull(location);
+        ArgumentNullException.ThrowIfNull(settings);
+        var location = settings.Location;
         var rest = location["azblob://".Length..];
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
         var container = slash < 0 ? rest : rest[..slash];
@@ -75,7 +76,7 @@ public static class StoreLocation
                 "use letters, digits, '.', '_' and '-' in /-separated segments");
         }
 
-        return AzureEnvironment.Credentials(new AzureBlobStoreOptions { Container = container, Prefix = prefix.Length == 0 ? "" : prefix + "/" }, environment);
+        return AzureEnvironment.Credentials(new AzureBlobStoreOptions { Container = container, Prefix = prefix.Length == 0 ? "" : prefix + "/" }, settings, environment);
     }
 
     /// <summary>The S3 store options of <c>s3://bucket[/prefix]</c> and the S3 flags.</summary>

@@ -22,6 +22,19 @@ public sealed record StoreSettings
 
     public int S3Parallelism { get; init; } = 4;
 
+    /// <summary>Storage account name; null takes it from the credentials files or <c>AZURE_STORAGE_ACCOUNT</c>.</summary>
+    public string? AzureAccount { get; init; }
+
+    /// <summary>The blob service URL (Azurite, a sovereign cloud); null is the account's public endpoint.</summary>
+    public Uri? AzureEndpoint { get; init; }
+
+    /// <summary>Directory with <c>storageAccount</c> and <c>storageKey</c> (or <c>sasToken</c>) files; null uses the environment.</summary>
+    public string? AzureCredentialsDir { get; init; }
+
+    public int AzureBlockSize { get; init; } = 4 << 20;
+
+    public int AzureParallelism { get; init; } = 4;
+
     /// <summary>Key file new objects are encrypted with; null writes them unencrypted.</summary>
     public string? EncryptionKeyFile { get; init; }
 
@@ -57,7 +70,11 @@ public sealed record StoreSettings
 
         if (IsAzure)
         {
-            yield return new("azure-credentials", AzureEnvironment.Describe());
+            yield return new("azure-account", AzureAccount ?? "");
+            yield return new("azure-endpoint", AzureEndpoint?.GetLeftPart(UriPartial.Path) ?? "");
+            yield return new("azure-credentials", AzureEnvironment.Describe(this));
+            yield return new("azure-block-size", AzureBlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            yield return new("azure-parallelism", AzureParallelism.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         yield return new("encryption-key-id", keys.WriteKey?.Id ?? "");

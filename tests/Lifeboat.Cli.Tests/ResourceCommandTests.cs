@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Lifeboat.Kubernetes.Client;
+using Lifeboat.Storage.Azure;
 using Lifeboat.Storage.S3;
 using Lifeboat.Testing;
 using Lifeboat.Testing.Kube;
@@ -175,6 +176,29 @@ public sealed class ResourceCommandTests : IAsyncLifetime
         Assert.Equal(0, list);
         Assert.Matches(@"enc\s+encrypted \(key [0-9a-f]+\)", listOut);
         Assert.Contains("pass that key with --decryption-key-file", listErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ThroughAzureBlob_WithAMountedSecretsFiles_BackupListRestore()
+    {
+        await using var azurite = await AzuriteServer.StartAsync();
+        var creds = _dir.Combine("azure");
+        Directory.CreateDirectory(creds);
+        await File.WriteAllTextAsync(Path.Combine(creds, AzureCredentialFiles.AccountFile), AzuriteServer.Account + "\n");
+        await File.WriteAllTextAsync(Path.Combine(creds, AzureCredentialFiles.KeyFile), AzuriteServer.AccountKey + "\n");
+        string[] store = ["--store", $"azblob://{AzuriteServer.Container}/objects", $"--azure-endpoint={azurite.ServiceUri}", "--azure-credentials-dir", creds];
+
+        var (code, _, stderr) = await RunAsync(["resources", "backup", "az", "--include-namespaces", "shop", .. store]);
+        Assert.True(code == 0, stderr);
+        var (listCode, list, listErr) = await CliRunner.RunAsync(["resources", "list", .. store]);
+        Assert.True(listCode == 0, listErr);
+        Assert.Matches(@"az\s+Completed\s+4\s", list);
+
+        _server.Remove(KubeResource.ConfigMaps, "shop", "settings");
+        var (restore, restoreOut, restoreErr) = await RunAsync(["resources", "restore", "az", "--name", "configmap/settings", .. store]);
+        Assert.True(restore == 0, restoreErr);
+        Assert.Contains("1 created", restoreOut, StringComparison.Ordinal);
+        Assert.Equal("blue", (string?)_server.Peek(KubeResource.ConfigMaps, "shop", "settings")!["data"]!["color"]);
     }
 
     [Fact]

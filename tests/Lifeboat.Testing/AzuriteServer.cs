@@ -74,7 +74,8 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
     }
 
-    public static async Task<AzuriteServer> StartAsync()
+    /// <param name="containers">Containers to create besides <see cref="Container"/>.</param>
+    public static async Task<AzuriteServer> StartAsync(params string[] containers)
     {
         Exception? last = null;
         for (var attempt = 0; attempt < 3; attempt++)
@@ -83,7 +84,11 @@ public sealed class AzuriteServer : IAsyncDisposable
             try
             {
                 await server.StartProcessAsync();
-                await new BlobContainerClient(server.ConnectionString, Container).CreateIfNotExistsAsync();
+                foreach (var name in containers.Append(Container))
+                {
+                    await new BlobContainerClient(server.ConnectionString, name).CreateIfNotExistsAsync();
+                }
+
                 return server;
             }
             catch (Exception ex) when (attempt < 2)

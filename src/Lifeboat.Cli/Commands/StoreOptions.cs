@@ -52,6 +52,34 @@ internal sealed class StoreOptions
 
     public Option<int> S3Parallelism { get; } = new Option<int>("--s3-parallelism") { Description = "Parts uploaded at the same time", DefaultValueFactory = _ => 4 }.Integer(min: 1, max: 64);
 
+    public Option<string?> AzureAccount { get; } = new("--azure-account")
+    {
+        Description = "Azure storage account of an azblob:// store, when no connection string or credentials directory names it [env: AZURE_STORAGE_ACCOUNT]",
+        DefaultValueFactory = _ => Env("AZURE_STORAGE_ACCOUNT"),
+    };
+
+    public Option<string?> AzureEndpoint { get; } = new("--azure-endpoint")
+    {
+        Description = "Blob service URL (Azurite, a sovereign cloud); default https://ACCOUNT.blob.core.windows.net [env: LIFEBOAT_AZURE_ENDPOINT]",
+        DefaultValueFactory = _ => Env("LIFEBOAT_AZURE_ENDPOINT"),
+    };
+
+    public Option<string?> AzureCredentialsDir { get; } = new("--azure-credentials-dir")
+    {
+        Description = "Directory with files storageAccount and storageKey (or sasToken), optionally domain (a mounted Secret; re-read when it changes). " +
+            "Without it: AZURE_STORAGE_CONNECTION_STRING, or the account with AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or a workload/managed identity " +
+            "[env: LIFEBOAT_AZURE_CREDENTIALS_DIR, AZURE_APPLICATION_CREDENTIALS]",
+        DefaultValueFactory = _ => Env("LIFEBOAT_AZURE_CREDENTIALS_DIR") ?? Env("AZURE_APPLICATION_CREDENTIALS"),
+    };
+
+    public Option<int> AzureBlockSizeMiB { get; } = new Option<int>("--azure-block-size-mib")
+    {
+        Description = "Size of each staged block; an upload holds at most (parallelism + 1) blocks in memory",
+        DefaultValueFactory = _ => 4,
+    }.Integer(min: 1, max: 1024);
+
+    public Option<int> AzureParallelism { get; } = new Option<int>("--azure-parallelism") { Description = "Blocks uploaded at the same time", DefaultValueFactory = _ => 4 }.Integer(min: 1, max: 64);
+
     public Option<string?> EncryptionKeyFile { get; } = new("--encryption-key-file")
     {
         Description = "Encrypt new snapshots with this key (AES-256-GCM): 32 random bytes, 64 hex digits, or a passphrase of 16+ characters " +
@@ -74,7 +102,11 @@ internal sealed class StoreOptions
 
     public void AddTo(Command command, bool writes = false)
     {
-        foreach (var option in new Option[] { Store, S3Endpoint, S3Region, S3ForcePathStyle, S3CredentialsDir, S3PartSizeMiB, S3Parallelism, EncryptionKeyFile, DecryptionKeyFiles })
+        foreach (var option in new Option[]
+        {
+            Store, S3Endpoint, S3Region, S3ForcePathStyle, S3CredentialsDir, S3PartSizeMiB, S3Parallelism,
+            AzureAccount, AzureEndpoint, AzureCredentialsDir, AzureBlockSizeMiB, AzureParallelism, EncryptionKeyFile, DecryptionKeyFiles,
+        })
         {
             command.Options.Add(option);
         }
@@ -99,6 +131,12 @@ internal sealed class StoreOptions
             throw new ArgumentException($"--s3-endpoint '{e}' is not an http(s) URL: write it as https://host[:port]");
         }
 
+        Uri? azureEndpoint = null;
+        if (parse.GetValue(AzureEndpoint) is { } a && (!Uri.TryCreate(a, UriKind.Absolute, out azureEndpoint) || azureEndpoint.Scheme is not ("http" or "https")))
+        {
+            throw new ArgumentException($"--azure-endpoint '{a}' is not an http(s) URL: write it as https://ACCOUNT.blob.core.windows.net");
+        }
+
         var partMiB = parse.GetValue(S3PartSizeMiB);
         return new StoreSettings
         {
@@ -109,6 +147,11 @@ internal sealed class StoreOptions
             S3CredentialsDir = parse.GetValue(S3CredentialsDir),
             S3PartSize = partMiB << 20,
             S3Parallelism = parse.GetValue(S3Parallelism),
+            AzureAccount = parse.GetValue(AzureAccount),
+            AzureEndpoint = azureEndpoint,
+            AzureCredentialsDir = parse.GetValue(AzureCredentialsDir),
+            AzureBlockSize = parse.GetValue(AzureBlockSizeMiB) << 20,
+            AzureParallelism = parse.GetValue(AzureParallelism),
             EncryptionKeyFile = parse.GetValue(EncryptionKeyFile),
             DecryptionKeyFiles = parse.GetValue(DecryptionKeyFiles) ?? [],
         };

@@ -29,11 +29,14 @@ public sealed class AzureBlobStore : ObjectStore, ISnapshotStore
     internal const string HashMetadata = "lifeboatsha256";
     internal const string TempSegment = ".tmp/";
 
-    private AzureBlobStore(AzureBlobStoreOptions options, BlobContainerClient container, TimeProvider time, ILogger logger)
+    private readonly AzureSasCredential? _sas;
+
+    private AzureBlobStore(AzureBlobStoreOptions options, BlobContainerClient container, AzureSasCredential? sas, TimeProvider time, ILogger logger)
         : base(time, logger)
     {
         Options = options;
         Container = container;
+        _sas = sas;
     }
 
     public AzureBlobStoreOptions Options { get; }
@@ -53,6 +56,12 @@ public sealed class AzureBlobStore : ObjectStore, ISnapshotStore
         clientOptions.Retry.Mode = RetryMode.Exponential;
         clientOptions.Retry.NetworkTimeout = options.NetworkTimeout;
         var containerUri = options.ServiceUri is { } service ? new Uri(service.ToString().TrimEnd('/') + "/" + options.Container) : null;
+        if (options.CredentialFiles is { } files)
+        {
+            clientOptions.AddPolicy(new AzureCredentialFiles.RefreshPolicy(files), HttpPipelinePosition.PerCall);
+        }
+
+        var sas = options.SasToken is { } token ? new AzureSasCredential(token.TrimStart('?')) : options.CredentialFiles?.Sas;
         BlobContainerClient container;
         try
         {
@@ -60,7 +69,8 @@ public sealed class AzureBlobStore : ObjectStore, ISnapshotStore
             {
                 { ConnectionString: { } connection } => new BlobContainerClient(connection, options.Container, clientOptions),
                 { SharedKey: { } key } => new BlobContainerClient(containerUri, key, clientOptions),
-                { SasToken: { } sas } => new BlobContainerClient(containerUri, new AzureSasCredential(sas.TrimStart('?')), clientOptions),
+                { CredentialFiles.SharedKey: { } key } => new BlobContainerClient(containerUri, key, clientOptions),
+                _ when sas is not null => new BlobContainerClient(containerUri, sas, clientOptions),
                 _ => new BlobContainerClient(containerUri, options.TokenCredential!, clientOptions),
             };
         }
@@ -70,7 +80,7 @@ public sealed class AzureBlobStore : ObjectStore, ISnapshotStore
                 "check the connection string (AccountName=...;AccountKey=...;BlobEndpoint=...) or the account key", ex);
         }
 
-        return new AzureBlobStore(options, container, time ?? TimeProvider.System, logger ?? NullLogger.Instance);
+        return new AzureBlobStore(options, container, sas, time ?? TimeProvider.System, logger ?? NullLogger.Instance);
     }
 
     public async IAsyncEnumerable<StoredObject> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -139,6 +149,14 @@ public sealed class AzureBlobStore : ObjectStore, ISnapshotStore
     }
 
     internal BlockBlobClient Blob(string fullName) => Container.GetBlockBlobClient(fullName);
+
+    /// <summary>
+    /// The URL a server-side copy reads <paramref name="blob"/> from. The service authorises a copy's source
+    /// separately: a same-account source is covered by a shared key or an Entra ID token on the copy request, but
+    /// a SAS is not sent along by itself, so it is added to the source URL.
+    /// </summary>
+    internal Uri CopySource(BlockBlobClient blob) =>
+        _sas is null ? blob.Uri : new UriBuilder(blob.Uri) { Query = _sas.Signature }.Uri;
 
     internal string NewTempName() => $"{Options.Prefix}{TempSegment}{Guid.NewGuid():N}";
 

@@ -26,6 +26,9 @@ public sealed record AzureBlobStoreOptions
     /// <summary>Microsoft Entra ID: workload identity, managed identity, or whatever DefaultAzureCredential finds.</summary>
     public TokenCredential? TokenCredential { get; init; }
 
+    /// <summary>Files of a mounted Secret, re-read when they change.</summary>
+    public AzureCredentialFiles? CredentialFiles { get; init; }
+
     /// <summary>Size of each staged block: the unit of upload and of memory (parallelism + 1 blocks at most).</summary>
     public int BlockSize { get; init; } = 4 << 20;
 
@@ -44,9 +47,10 @@ public sealed record AzureBlobStoreOptions
 
     public void Validate()
     {
-        if ((ConnectionString is null ? 0 : 1) + (SharedKey is null ? 0 : 1) + (SasToken is null ? 0 : 1) + (TokenCredential is null ? 0 : 1) != 1)
+        if ((ConnectionString is null ? 0 : 1) + (SharedKey is null ? 0 : 1) + (SasToken is null ? 0 : 1) + (TokenCredential is null ? 0 : 1)
+            + (CredentialFiles is null ? 0 : 1) != 1)
         {
-            throw new ArgumentException("give exactly one Azure credential: a connection string, an account key, a SAS token, or an Entra ID identity");
+            throw new ArgumentException("give exactly one Azure credential: a connection string, an account key, a SAS token, credential files, or an Entra ID identity");
         }
 
         if (ConnectionString is null && ServiceUri is null)
@@ -56,12 +60,12 @@ public sealed record AzureBlobStoreOptions
 
         if (BlockSize < MinimumBlockSize || BlockSize > 1024 << 20)
         {
-            throw new ArgumentException($"the block size must be between {MinimumBlockSize >> 10} KiB and 1024 MiB");
+            throw new ArgumentException($"the Azure block size must be between {MinimumBlockSize >> 10} KiB and 1024 MiB");
         }
 
         if (Parallelism is < 1 or > 64)
         {
-            throw new ArgumentException("the upload parallelism must be between 1 and 64");
+            throw new ArgumentException("the Azure upload parallelism must be between 1 and 64");
         }
     }
 }

@@ -39,7 +39,7 @@ internal sealed class AzureBlobWrite(AzureBlobStore store) : PartedUpload<string
         await _store.GuardAsync("commit the upload", () => temp.CommitBlockListAsync(parts, new CommitBlockListOptions { Metadata = Metadata(sha256) },
             cancellationToken), cancellationToken);
         _tempCommitted = true;
-        var copy = await _store.GuardAsync($"write {key}", () => _store.Blob(_store.Options.Prefix + key).StartCopyFromUriAsync(temp.Uri,
+        var copy = await _store.GuardAsync($"write {key}", () => _store.Blob(_store.Options.Prefix + key).StartCopyFromUriAsync(_store.CopySource(temp),
             new BlobCopyFromUriOptions { Metadata = Metadata(sha256), DestinationConditions = Conditions(overwrite) }, cancellationToken),
             cancellationToken, key);
         await _store.GuardAsync($"write {key}", async () => await copy.WaitForCompletionAsync(cancellationToken), cancellationToken, key);

@@ -1,5 +1,4 @@
 using Amazon.Runtime;
-using Lifeboat.Core.Errors;
 
 namespace Lifeboat.Storage.S3;
 
@@ -14,29 +13,30 @@ public sealed class FileCredentials : AWSCredentials
     public const string SecretKeyFile = "secretAccessKey";
     public const string SessionTokenFile = "sessionToken";
 
-    private readonly string _directory;
+    private readonly SecretDirectory _files;
     private readonly Lock _lock = new();
-    private (DateTime, DateTime, DateTime) _stamp;
+    private DateTime[] _stamp = [];
     private ImmutableCredentials? _current;
 
-    private FileCredentials(string directory) => _directory = directory;
+    private FileCredentials(string directory) => _files = new SecretDirectory(directory, "S3 credentials", "--s3-credentials-dir");
 
     /// <summary>Checks the directory once, so that a wrong path fails at start rather than at the first upload.</summary>
     public static FileCredentials Open(string directory)
     {
-        var credentials = new FileCredentials(Path.GetFullPath(directory));
+        var credentials = new FileCredentials(directory);
         credentials.GetCredentials();
         return credentials;
     }
 
     public override ImmutableCredentials GetCredentials()
     {
-        var stamp = (Stamp(AccessKeyFile), Stamp(SecretKeyFile), Stamp(SessionTokenFile));
+        var stamp = _files.Stamp(AccessKeyFile, SecretKeyFile, SessionTokenFile);
         lock (_lock)
         {
-            if (_current is null || stamp != _stamp)
+            if (_current is null || !stamp.SequenceEqual(_stamp))
             {
-                _current = Read();
+                _current = new ImmutableCredentials(_files.Read(AccessKeyFile, required: true), _files.Read(SecretKeyFile, required: true),
+                    _files.Read(SessionTokenFile, required: false));
                 _stamp = stamp;
             }
 
@@ -45,39 +45,4 @@ public sealed class FileCredentials : AWSCredentials
     }
 
     public override Task<ImmutableCredentials> GetCredentialsAsync() => Task.FromResult(GetCredentials());
-
-    private DateTime Stamp(string name) => File.GetLastWriteTimeUtc(Path.Combine(_directory, name));
-
-    private ImmutableCredentials Read()
-    {
-        var accessKey = ReadFile(AccessKeyFile, required: true)!;
-        var secretKey = ReadFile(SecretKeyFile, required: true)!;
-        var token = ReadFile(SessionTokenFile, required: false);
-        return new ImmutableCredentials(accessKey, secretKey, string.IsNullOrEmpty(token) ? null : token);
-    }
-
-    private string? ReadFile(string name, bool required)
-    {
-        var path = Path.Combine(_directory, name);
-        try
-        {
-            var value = File.ReadAllText(path).Trim();
-            if (value.Length == 0 && required)
-            {
-                throw new StoreException(StoreErrorKind.AccessDenied, $"S3 credentials file {path} is empty",
-                    $"put the value in {name} (the Secret's key of that name)");
-            }
-
-            return value;
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException && !required)
-        {
-            return null;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new StoreException(StoreErrorKind.AccessDenied, $"cannot read S3 credentials file {path}: {ex.Message}",
-                $"mount a Secret with the keys {AccessKeyFile} and {SecretKeyFile} at {_directory}, or fix --s3-credentials-dir", ex);
-        }
-    }
 }

@@ -26,6 +26,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
     private readonly TestCertificates _tls = new();
     private EtcdServer _etcd = null!;
     private S3Server _s3 = null!;
+    private AzuriteServer _azurite = null!;
     private TestApiServer _kube = null!;
     private ClusterSimulator _cluster = null!;
     private EtcdClient _client = null!;
@@ -62,6 +63,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
         _client = _etcd.CreateClient(_tls);
         await WriteSampleDataAsync(20);
         _s3 = await S3Server.StartAsync(Buckets);
+        _azurite = await AzuriteServer.StartAsync(Buckets);
 
         _kube = await TestApiServer.StartAsync();
         _kube.CrdEstablishDelay = TimeSpan.Zero;
@@ -90,6 +92,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
         ["AWS_ACCESS_KEY_ID"] = S3Server.AccessKey,
         ["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey,
         ["AWS_REGION"] = "us-east-1",
+        ["LIFEBOAT_AZURE_ENDPOINT"] = _azurite.ServiceUri.ToString(),
         ["ETCDCTL_API"] = "3",
         ["LIFEBOAT_STORE"] = null,
         ["TERM"] = "dumb",
@@ -138,7 +141,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
             .Replace("127.0.0.1:8080", $"127.0.0.1:{_apiPort}", StringComparison.Ordinal)
             .Replace("https://minio.example:9000", s3, StringComparison.Ordinal)
             .Replace("https://minio:9000", s3, StringComparison.Ordinal);
-        var localStore = StoreFlag().Match(line) is { Success: true } given && given.Groups["store"].Value is var value && !value.StartsWith("s3://", StringComparison.Ordinal)
+        var localStore = StoreFlag().Match(line) is { Success: true } given && given.Groups["store"].Value is var value && (!value.Contains("://", StringComparison.Ordinal) || value.StartsWith("file://", StringComparison.Ordinal))
             ? value.Replace("file://", "", StringComparison.Ordinal)
             : null;
         if (localStore is not null && !Directory.Exists(localStore) && Regex.IsMatch(line, @"\betcd (restore|init|snapshots)\b"))
@@ -232,6 +235,12 @@ internal sealed partial class DocSandbox : IAsyncDisposable
                     await File.WriteAllTextAsync(Path.Combine(path, "accessKeyID"), S3Server.AccessKey);
                     await File.WriteAllTextAsync(Path.Combine(path, "secretAccessKey"), S3Server.SecretKey);
                     break;
+                case "--azure-credentials-dir" when !Directory.Exists(path):
+                    // The docs' Secret, holding Azurite's account and key.
+                    Directory.CreateDirectory(path);
+                    await File.WriteAllTextAsync(Path.Combine(path, "storageAccount"), AzuriteServer.Account);
+                    await File.WriteAllTextAsync(Path.Combine(path, "storageKey"), AzuriteServer.AccountKey);
+                    break;
                 case "--cacert" when !File.Exists(path):
                     File.Copy(_tls.CaCertFile, path);
                     break;
@@ -293,6 +302,11 @@ internal sealed partial class DocSandbox : IAsyncDisposable
         if (_kube is not null)
         {
             await _kube.DisposeAsync();
+        }
+
+        if (_azurite is not null)
+        {
+            await _azurite.DisposeAsync();
         }
 
         if (_s3 is not null)

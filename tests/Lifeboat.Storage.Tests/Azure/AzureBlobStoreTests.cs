@@ -127,4 +127,90 @@ public sealed class AzureBlobStoreTests(AzuriteFixture fixture) : SnapshotStoreC
         Assert.Equal(StoreErrorKind.Unavailable, ex.Kind);
         Assert.True(ex.IsTransient);
     }
+
+    private AzureBlobStore OpenWithFiles(string dir, string prefix) => AzureBlobStore.Open(StoreLocation.ParseAzure(
+        new StoreSettings
+        {
+            Location = $"azblob://{AzuriteServer.Container}/{prefix}",
+            AzureCredentialsDir = dir,
+            AzureEndpoint = Server.ServiceUri,
+            AzureBlockSize = AzureBlobStoreOptions.MinimumBlockSize,
+        }, _ => null));
+
+    private static async Task WriteSecretFileAsync(string dir, string name, string value, int step)
+    {
+        // A mounted Secret changes by swapping files; what the store sees is a new modification time.
+        var path = Path.Combine(dir, name);
+        await File.WriteAllTextAsync(path, value + "\n");
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddSeconds(step));
+    }
+
+    [Fact]
+    public async Task CredentialFiles_ARotatedKey_IsReadAgain_WithoutReopening()
+    {
+        using var dir = new TempDirectory();
+        await WriteSecretFileAsync(dir.Path, AzureCredentialFiles.AccountFile, AzuriteServer.Account, 0);
+        await WriteSecretFileAsync(dir.Path, AzureCredentialFiles.KeyFile, AzuriteServer.AccountKey, 0);
+        var store = OpenWithFiles(dir.Path, $"t-{Guid.NewGuid():N}");
+        var data = RandomBytes(200_000); // staged blocks and the copy into place, all signed with the key
+
+        await StoreBytes.PutAsync(store, "etcd/1.db", data);
+
+        await WriteSecretFileAsync(dir.Path, AzureCredentialFiles.KeyFile, Convert.ToBase64String(new byte[64]), 1);
+        var denied = await Assert.ThrowsAsync<StoreException>(() => StoreBytes.PutAsync(store, "etcd/2.db", data));
+        Assert.Equal(StoreErrorKind.AccessDenied, denied.Kind);
+
+        await WriteSecretFileAsync(dir.Path, AzureCredentialFiles.KeyFile, AzuriteServer.AccountKey, 2);
+        await StoreBytes.PutAsync(store, "etcd/2.db", data);
+        Assert.Equal(data, await StoreBytes.GetAsync(store, "etcd/2.db"));
+    }
+
+    [Fact]
+    public async Task CredentialFiles_Missing_Empty_OrWithoutAKey_AreClearErrors()
+    {
+        using var dir = new TempDirectory();
+        var missing = Assert.Throws<StoreException>(() => OpenWithFiles(dir.Combine("absent"), "x"));
+        Assert.Contains("storageAccount", missing.Message, StringComparison.Ordinal);
+
+        await WriteSecretFileAsync(dir.Path, AzureCredentialFiles.AccountFile, AzuriteServer.Account, 0);
+        var noKey = Assert.Throws<ArgumentException>(() => OpenWithFiles(dir.Path, "x"));
+        Assert.Contains("neither storageKey nor sasToken", noKey.Message, StringComparison.Ordinal);
+
+        await WriteSecretFileAsync(dir.Path, AzureCredentialFiles.KeyFile, "not base64!", 0);
+        var badKey = Assert.Throws<StoreException>(() => OpenWithFiles(dir.Path, "x"));
+        Assert.Contains("does not hold a storage account key", badKey.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A container SAS as the portal or <c>az storage container generate-sas</c> makes one, signed with the account key.</summary>
+    private string ContainerSas(global::Azure.Storage.Sas.BlobContainerSasPermissions permissions)
+    {
+        var container = new global::Azure.Storage.Blobs.BlobContainerClient(new Uri($"{Server.ServiceUri}/{AzuriteServer.Container}"),
+            new StorageSharedKeyCredential(AzuriteServer.Account, AzuriteServer.AccountKey));
+        return container.GenerateSasUri(permissions, DateTimeOffset.UtcNow.AddHours(1)).Query.TrimStart('?');
+    }
+
+    [Fact]
+    public async Task SasToken_WritesEveryPath_ReadsAndLists_AndAReadOnlySasCannotWrite()
+    {
+        var prefix = $"t-{Guid.NewGuid():N}/";
+        var sas = ContainerSas(global::Azure.Storage.Sas.BlobContainerSasPermissions.All);
+        var store = Open(o => o with { SharedKey = null, SasToken = sas }, prefix);
+        var large = RandomBytes(300_000); // staged, committed, copied into place: the copy's source carries the SAS
+        var small = RandomBytes(1_000);
+
+        await StoreBytes.PutAsync(store, "etcd/large.db", large);
+        await StoreBytes.PutAsync(store, "etcd/small.db", small);
+
+        Assert.Equal(large, await StoreBytes.GetAsync(store, "etcd/large.db"));
+        Assert.Equal(["etcd/large.db", "etcd/small.db"], await store.ListAsync("", default).Select(o => o.Key).Order(StringComparer.Ordinal).ToListAsync());
+
+        using var dir = new TempDirectory();
+        await WriteSecretFileAsync(dir.Path, AzureCredentialFiles.AccountFile, AzuriteServer.Account, 0);
+        await WriteSecretFileAsync(dir.Path, AzureCredentialFiles.SasFile, "?" + ContainerSas(global::Azure.Storage.Sas.BlobContainerSasPermissions.Read
+            | global::Azure.Storage.Sas.BlobContainerSasPermissions.List), 0);
+        var readOnly = OpenWithFiles(dir.Path, prefix.TrimEnd('/'));
+        Assert.Equal(small, await StoreBytes.GetAsync(readOnly, "etcd/small.db"));
+        var denied = await Assert.ThrowsAsync<StoreException>(() => StoreBytes.PutAsync(readOnly, "etcd/other.db", small));
+        Assert.Equal(StoreErrorKind.AccessDenied, denied.Kind);
+    }
 }
