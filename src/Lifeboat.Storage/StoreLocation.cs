@@ -1,13 +1,14 @@
 using Lifeboat.Core.Errors;
 using Lifeboat.Core.Storage;
 using Lifeboat.Storage.Azure;
+using Lifeboat.Storage.Gcs;
 using Lifeboat.Storage.Local;
 using Lifeboat.Storage.S3;
 using Microsoft.Extensions.Logging;
 
 namespace Lifeboat.Storage;
 
-/// <summary>Opens a store from the <c>--store</c> value: <c>s3://bucket/prefix</c>, <c>azblob://container/prefix</c>, <c>file:///abs/path</c>, or a plain directory path.</summary>
+/// <summary>Opens a store from the <c>--store</c> value: <c>s3://bucket/prefix</c>, <c>azblob://container/prefix</c>, <c>gs://bucket/prefix</c>, <c>file:///abs/path</c>, or a plain directory path.</summary>
 public static class StoreLocation
 {
     /// <param name="create">False for commands that only read: a missing local store is then an error, and nothing is created.</param>
@@ -41,10 +42,15 @@ public static class StoreLocation
             return AzureBlobStore.Open(ParseAzure(settings, Environment.GetEnvironmentVariable), time, logger);
         }
 
+        if (settings.IsGcs)
+        {
+            return GcsStore.Open(ParseGcs(settings), time, logger);
+        }
+
         if (location.Contains("://", StringComparison.Ordinal))
         {
             throw new StoreException(StoreErrorKind.InvalidLocation, $"unsupported store location '{location}'",
-                "use s3://bucket/prefix, azblob://container/prefix, file:///path or a plain directory path");
+                "use s3://bucket/prefix, azblob://container/prefix, gs://bucket/prefix, file:///path or a plain directory path");
         }
 
         return LocalDirectoryStore.Open(location, time, create);
@@ -120,5 +126,43 @@ public static class StoreLocation
             PartSize = settings.S3PartSize,
             Parallelism = settings.S3Parallelism,
         };
+    }
+
+    /// <summary>
+    /// The GCS store options of <c>gs://bucket[/prefix]</c> and the GCS flags. Without a key file, credentials are
+    /// application default credentials (<c>GOOGLE_APPLICATION_CREDENTIALS</c>, workload identity, the metadata server).
+    /// </summary>
+    public static GcsStoreOptions ParseGcs(StoreSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var rest = settings.Location["gs://".Length..];
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        var bucket = slash < 0 ? rest : rest[..slash];
+        var prefix = slash < 0 ? "" : rest[(slash + 1)..].Trim('/');
+        // GCS's rule (without dotted domain-named buckets' longer form): 3-63 lower-case letters, digits, '-', '_' and
+        // '.', starting and ending with a letter or digit.
+        if (bucket.Length is < 3 or > 63 || !bucket.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_' or '.')
+            || !char.IsAsciiLetterOrDigit(bucket[0]) || !char.IsAsciiLetterOrDigit(bucket[^1]))
+        {
+            throw new StoreException(StoreErrorKind.InvalidLocation, $"'{settings.Location}' does not name a valid GCS bucket",
+                "write it as gs://bucket/optional/prefix (bucket names are 3-63 lower-case letters, digits, '-', '_' and '.')");
+        }
+
+        if (prefix.Length > 0 && !Core.Storage.StoreKey.IsValid(prefix))
+        {
+            throw new StoreException(StoreErrorKind.InvalidLocation, $"the prefix '{prefix}' in '{settings.Location}' is not a valid key prefix",
+                "use letters, digits, '.', '_' and '-' in /-separated segments");
+        }
+
+        var options = new GcsStoreOptions
+        {
+            Bucket = bucket,
+            Prefix = prefix.Length == 0 ? "" : prefix + "/",
+            Endpoint = settings.GcsEndpoint,
+            CredentialsFile = settings.GcsCredentialsFile,
+            ChunkSize = settings.GcsChunkSize,
+        };
+        options.Validate();
+        return options;
     }
 }

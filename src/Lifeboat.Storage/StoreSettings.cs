@@ -35,6 +35,14 @@ public sealed record StoreSettings
 
     public int AzureParallelism { get; init; } = 4;
 
+    /// <summary>The GCS JSON API's base URL (a private endpoint, a test server); null is Google's.</summary>
+    public Uri? GcsEndpoint { get; init; }
+
+    /// <summary>A service account's JSON key file (re-read when it changes); null uses application default credentials.</summary>
+    public string? GcsCredentialsFile { get; init; }
+
+    public int GcsChunkSize { get; init; } = 8 << 20;
+
     /// <summary>Key file new objects are encrypted with; null writes them unencrypted.</summary>
     public string? EncryptionKeyFile { get; init; }
 
@@ -45,8 +53,10 @@ public sealed record StoreSettings
 
     public bool IsAzure => Location.StartsWith("azblob://", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>A store in a remote object service (S3, Azure Blob), where snapshots are compressed by default.</summary>
-    public bool IsObjectStore => IsS3 || IsAzure;
+    public bool IsGcs => Location.StartsWith("gs://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A store in a remote object service (S3, Azure Blob, GCS), where snapshots are compressed by default.</summary>
+    public bool IsObjectStore => IsS3 || IsAzure || IsGcs;
 
     /// <summary>Loads the key files (each once).</summary>
     public KeyRing LoadKeys() => new(
@@ -75,6 +85,13 @@ public sealed record StoreSettings
             yield return new("azure-credentials", AzureEnvironment.Describe(this));
             yield return new("azure-block-size", AzureBlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
             yield return new("azure-parallelism", AzureParallelism.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (IsGcs)
+        {
+            yield return new("gcs-endpoint", GcsEndpoint?.ToString() ?? "");
+            yield return new("gcs-credentials", GcsCredentialsFile is { Length: > 0 } file ? $"service account key {file}" : "application default credentials");
+            yield return new("gcs-chunk-size", GcsChunkSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         yield return new("encryption-key-id", keys.WriteKey?.Id ?? "");

@@ -15,7 +15,7 @@ internal sealed class StoreOptions
 
     public Option<string> Store { get; } = new("--store")
     {
-        Description = "Snapshot store: s3://bucket/prefix, azblob://container/prefix, file:///path or a directory path [env: LIFEBOAT_STORE]",
+        Description = "Snapshot store: s3://bucket/prefix, azblob://container/prefix, gs://bucket/prefix, file:///path or a directory path [env: LIFEBOAT_STORE]",
         DefaultValueFactory = _ => Env("LIFEBOAT_STORE") ?? "",
     };
 
@@ -80,6 +80,25 @@ internal sealed class StoreOptions
 
     public Option<int> AzureParallelism { get; } = new Option<int>("--azure-parallelism") { Description = "Blocks uploaded at the same time", DefaultValueFactory = _ => 4 }.Integer(min: 1, max: 64);
 
+    public Option<string?> GcsCredentialsFile { get; } = new("--gcs-credentials-file")
+    {
+        Description = "A service account's JSON key for a gs:// store (a mounted Secret; re-read when it changes). Without it: application default " +
+            "credentials (GOOGLE_APPLICATION_CREDENTIALS, workload identity) [env: LIFEBOAT_GCS_CREDENTIALS_FILE]",
+        DefaultValueFactory = _ => Env("LIFEBOAT_GCS_CREDENTIALS_FILE"),
+    };
+
+    public Option<string?> GcsEndpoint { get; } = new("--gcs-endpoint")
+    {
+        Description = "The GCS JSON API's base URL (a private endpoint); default https://storage.googleapis.com/storage/v1/ [env: LIFEBOAT_GCS_ENDPOINT]",
+        DefaultValueFactory = _ => Env("LIFEBOAT_GCS_ENDPOINT"),
+    };
+
+    public Option<int> GcsChunkSizeMiB { get; } = new Option<int>("--gcs-chunk-size-mib")
+    {
+        Description = "Size of each chunk of a resumable upload; objects up to one chunk are written in one upload",
+        DefaultValueFactory = _ => 8,
+    }.Integer(min: 1, max: 512);
+
     public Option<string?> EncryptionKeyFile { get; } = new("--encryption-key-file")
     {
         Description = "Encrypt new snapshots with this key (AES-256-GCM): 32 random bytes, 64 hex digits, or a passphrase of 16+ characters " +
@@ -97,7 +116,7 @@ internal sealed class StoreOptions
     /// <summary>Compression of written snapshots; added only to commands that write.</summary>
     public Option<Compression?> Compression { get; } = new Option<Compression?>("--compression")
     {
-        Description = "Compression of stored snapshots (default: gzip for S3 and Azure Blob, none for a directory, which then restores directly with etcdctl); zstd is faster and smaller, and needs libzstd1",
+        Description = "Compression of stored snapshots (default: gzip for S3, Azure Blob and GCS, none for a directory, which then restores directly with etcdctl); zstd is faster and smaller, and needs libzstd1",
     }.OneOf<Compression>();
 
     public void AddTo(Command command, bool writes = false)
@@ -105,7 +124,8 @@ internal sealed class StoreOptions
         foreach (var option in new Option[]
         {
             Store, S3Endpoint, S3Region, S3ForcePathStyle, S3CredentialsDir, S3PartSizeMiB, S3Parallelism,
-            AzureAccount, AzureEndpoint, AzureCredentialsDir, AzureBlockSizeMiB, AzureParallelism, EncryptionKeyFile, DecryptionKeyFiles,
+            AzureAccount, AzureEndpoint, AzureCredentialsDir, AzureBlockSizeMiB, AzureParallelism, GcsCredentialsFile, GcsEndpoint, GcsChunkSizeMiB,
+            EncryptionKeyFile, DecryptionKeyFiles,
         })
         {
             command.Options.Add(option);
@@ -122,7 +142,7 @@ internal sealed class StoreOptions
         var location = parse.GetValue(Store);
         if (string.IsNullOrWhiteSpace(location))
         {
-            throw new ArgumentException("no snapshot store given: pass --store s3://bucket/prefix, --store azblob://container/prefix or --store file:///path/to/backups (or set LIFEBOAT_STORE)");
+            throw new ArgumentException("no snapshot store given: pass --store s3://bucket/prefix, azblob://container/prefix, gs://bucket/prefix or file:///path/to/backups (or set LIFEBOAT_STORE)");
         }
 
         Uri? endpoint = null;
@@ -135,6 +155,12 @@ internal sealed class StoreOptions
         if (parse.GetValue(AzureEndpoint) is { } a && (!Uri.TryCreate(a, UriKind.Absolute, out azureEndpoint) || azureEndpoint.Scheme is not ("http" or "https")))
         {
             throw new ArgumentException($"--azure-endpoint '{a}' is not an http(s) URL: write it as https://ACCOUNT.blob.core.windows.net");
+        }
+
+        Uri? gcsEndpoint = null;
+        if (parse.GetValue(GcsEndpoint) is { } g && (!Uri.TryCreate(g, UriKind.Absolute, out gcsEndpoint) || gcsEndpoint.Scheme is not ("http" or "https")))
+        {
+            throw new ArgumentException($"--gcs-endpoint '{g}' is not an http(s) URL: write it as https://host/storage/v1/");
         }
 
         var partMiB = parse.GetValue(S3PartSizeMiB);
@@ -152,6 +178,9 @@ internal sealed class StoreOptions
             AzureCredentialsDir = parse.GetValue(AzureCredentialsDir),
             AzureBlockSize = parse.GetValue(AzureBlockSizeMiB) << 20,
             AzureParallelism = parse.GetValue(AzureParallelism),
+            GcsEndpoint = gcsEndpoint,
+            GcsCredentialsFile = parse.GetValue(GcsCredentialsFile),
+            GcsChunkSize = parse.GetValue(GcsChunkSizeMiB) << 20,
             EncryptionKeyFile = parse.GetValue(EncryptionKeyFile),
             DecryptionKeyFiles = parse.GetValue(DecryptionKeyFiles) ?? [],
         };
