@@ -27,6 +27,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
     private EtcdServer _etcd = null!;
     private S3Server _s3 = null!;
     private AzuriteServer _azurite = null!;
+    private FakeGcsServer _gcs = null!;
     private TestApiServer _kube = null!;
     private ClusterSimulator _cluster = null!;
     private EtcdClient _client = null!;
@@ -64,6 +65,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
         await WriteSampleDataAsync(20);
         _s3 = await S3Server.StartAsync(Buckets);
         _azurite = await AzuriteServer.StartAsync(Buckets);
+        _gcs = await FakeGcsServer.StartAsync(Buckets);
 
         _kube = await TestApiServer.StartAsync();
         _kube.CrdEstablishDelay = TimeSpan.Zero;
@@ -93,6 +95,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
         ["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey,
         ["AWS_REGION"] = "us-east-1",
         ["LIFEBOAT_AZURE_ENDPOINT"] = _azurite.ServiceUri.ToString(),
+        ["LIFEBOAT_GCS_ENDPOINT"] = _gcs.Endpoint.ToString(),
         ["ETCDCTL_API"] = "3",
         ["LIFEBOAT_STORE"] = null,
         ["TERM"] = "dumb",
@@ -241,6 +244,11 @@ internal sealed partial class DocSandbox : IAsyncDisposable
                     await File.WriteAllTextAsync(Path.Combine(path, "storageAccount"), AzuriteServer.Account);
                     await File.WriteAllTextAsync(Path.Combine(path, "storageKey"), AzuriteServer.AccountKey);
                     break;
+                case "--gcs-credentials-file" when !File.Exists(path):
+                    // The docs' Secret, holding a key the test GCS server trusts.
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    await File.WriteAllTextAsync(path, _gcs.CreateServiceAccountKey());
+                    break;
                 case "--cacert" when !File.Exists(path):
                     File.Copy(_tls.CaCertFile, path);
                     break;
@@ -307,6 +315,11 @@ internal sealed partial class DocSandbox : IAsyncDisposable
         if (_azurite is not null)
         {
             await _azurite.DisposeAsync();
+        }
+
+        if (_gcs is not null)
+        {
+            await _gcs.DisposeAsync();
         }
 
         if (_s3 is not null)
