@@ -202,6 +202,34 @@ public sealed class ResourceCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Copy_ToAnotherStore_ArchivesBeforeManifests_OnlyWhatIsMissing_AndTheCopyRestores()
+    {
+        var (code, _, stderr) = await RunAsync("resources", "backup", "first", "--store", Store, "--include-namespaces", "shop");
+        Assert.True(code == 0, stderr);
+        var copyStore = _dir.Combine("copy");
+
+        var (future, futureOut, futureErr) = await CliRunner.RunAsync("resources", "copy", "--from", Store, "--to", copyStore, "--since", "2099-01-01T00:00:00Z");
+        Assert.True(future == 0, futureErr);
+        Assert.Contains("copied 0 resource backup object(s)", futureOut, StringComparison.Ordinal);
+
+        var (copy, copyOut, copyErr) = await CliRunner.RunAsync("resources", "copy", "--from", Store, "--to", copyStore, "--parallel", "2");
+        Assert.True(copy == 0, copyErr);
+        Assert.Contains("copied 2 resource backup object(s)", copyOut, StringComparison.Ordinal);
+        var (again, againOut, _) = await CliRunner.RunAsync("resources", "copy", "--from", Store, "--to", copyStore);
+        Assert.Equal(0, again);
+        Assert.Contains("copied 0 resource backup object(s)", againOut, StringComparison.Ordinal);
+        Assert.Contains("; 2 already there", againOut, StringComparison.Ordinal);
+
+        var (listCode, list, _) = await CliRunner.RunAsync("resources", "list", "--store", copyStore);
+        Assert.Equal(0, listCode);
+        Assert.Matches(@"first\s+Completed\s+4\s", list);
+        _server.Remove(KubeResource.ConfigMaps, "shop", "settings");
+        var (restore, restoreOut, restoreErr) = await RunAsync("resources", "restore", "first", "--store", copyStore, "--name", "configmap/settings");
+        Assert.True(restore == 0, restoreErr);
+        Assert.Contains("1 created", restoreOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ScheduleRun_NamesBySlot_RetriesFindTheSlotsBackup()
     {
         string[] args = ["resources", "schedule", "run", "--schedule-name", "daily", "--cron", "@daily", "--store", Store, "--keep-last", "3", "--include-namespaces", "shop"];

@@ -36,6 +36,7 @@ internal static class EtcdCommands
         snapshots.Subcommands.Add(EtcdSnapshotsCommands.Verify(context));
         snapshots.Subcommands.Add(EtcdSnapshotsCommands.Describe(context));
         snapshots.Subcommands.Add(EtcdPruneCommand.Create(context));
+        snapshots.Subcommands.Add(CopyCommands.EtcdSnapshots(context));
         etcd.Subcommands.Add(snapshots);
         return etcd;
     }

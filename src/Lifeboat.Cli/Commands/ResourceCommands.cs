@@ -20,6 +20,7 @@ internal static class ResourceCommands
         resources.Subcommands.Add(List(context));
         resources.Subcommands.Add(Describe(context));
         resources.Subcommands.Add(Delete(context));
+        resources.Subcommands.Add(CopyCommands.Resources(context));
         var schedule = new Command("schedule", "Scheduled resource backups with retention (for a CronJob)");
         schedule.Subcommands.Add(ScheduleRun(context));
         resources.Subcommands.Add(schedule);
