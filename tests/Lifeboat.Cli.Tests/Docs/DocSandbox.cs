@@ -120,7 +120,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
     [GeneratedRegex(@"postgres-data-hourly-\d{12}")]
     private static partial Regex ScheduledSnapshotName();
 
-    [GeneratedRegex(@"--store\s+(?<store>\S+)")]
+    [GeneratedRegex(@"--(?:store|from)\s+(?<store>\S+)")]
     private static partial Regex StoreFlag();
 
     /// <summary>The command line with the docs' placeholders made real, and the files its flags need created.</summary>
@@ -225,7 +225,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
             var path = Path.IsPathRooted(words[i + 1]) ? words[i + 1] : Path.Combine(WorkDir, words[i + 1]);
             switch (words[i])
             {
-                case "--encryption-key-file" or "--decryption-key-file" when !File.Exists(path):
+                case "--encryption-key-file" or "--decryption-key-file" or "--to-encryption-key-file" when !File.Exists(path):
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                     await File.WriteAllBytesAsync(path, RandomNumberGenerator.GetBytes(32));
                     break;
@@ -233,18 +233,18 @@ internal sealed partial class DocSandbox : IAsyncDisposable
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                     await File.WriteAllTextAsync(path, Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
                     break;
-                case "--s3-credentials-dir" when !Directory.Exists(path):
+                case "--s3-credentials-dir" or "--to-s3-credentials-dir" when !Directory.Exists(path):
                     Directory.CreateDirectory(path);
                     await File.WriteAllTextAsync(Path.Combine(path, "accessKeyID"), S3Server.AccessKey);
                     await File.WriteAllTextAsync(Path.Combine(path, "secretAccessKey"), S3Server.SecretKey);
                     break;
-                case "--azure-credentials-dir" when !Directory.Exists(path):
+                case "--azure-credentials-dir" or "--to-azure-credentials-dir" when !Directory.Exists(path):
                     // The docs' Secret, holding Azurite's account and key.
                     Directory.CreateDirectory(path);
                     await File.WriteAllTextAsync(Path.Combine(path, "storageAccount"), AzuriteServer.Account);
                     await File.WriteAllTextAsync(Path.Combine(path, "storageKey"), AzuriteServer.AccountKey);
                     break;
-                case "--gcs-credentials-file" when !File.Exists(path):
+                case "--gcs-credentials-file" or "--to-gcs-credentials-file" when !File.Exists(path):
                     // The docs' Secret, holding a key the test GCS server trusts.
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                     await File.WriteAllTextAsync(path, _gcs.CreateServiceAccountKey());
