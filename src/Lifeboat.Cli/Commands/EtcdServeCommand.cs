@@ -29,6 +29,7 @@ internal static partial class EtcdServeCommand
     {
         var connection = new EtcdConnectionOptions();
         var store = new StoreOptions();
+        var mirror = new StoreOptions("--mirror-store", "mirror-");
         var schedule = new Option<string>("--full-schedule")
         {
             Description = "When full snapshots are taken: 5 cron fields or @hourly/@daily [env: LIFEBOAT_FULL_SCHEDULE]",
@@ -88,6 +89,7 @@ internal static partial class EtcdServeCommand
             "(/healthz, /readyz, /metrics, POST /snapshots/full, POST /snapshots/delta, /snapshots/latest, /config).");
         connection.AddTo(command);
         store.AddTo(command, writes: true);
+        mirror.AddTo(command);
         member.AddTo(command);
         foreach (var o in new Option[] { schedule, zone, period, maxBytes, retention, keep, listen, bufferDir, bufferMax, dataDir, initMode, clusterState, discard, tokenFile, unauthenticated, verifyAfterUpload, replaces })
         {
@@ -119,6 +121,12 @@ internal static partial class EtcdServeCommand
             }
 
             var storeSettings = store.Read(parse);
+            var mirrorSettings = string.IsNullOrWhiteSpace(parse.GetValue(mirror.Store)) ? null : mirror.Read(parse);
+            if (mirrorSettings is not null && string.Equals(mirrorSettings.Location.TrimEnd('/'), storeSettings.Location.TrimEnd('/'), StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"--mirror-store is --store ({storeSettings.Location}): name a second store, in another region or account");
+            }
+
             var options = new SidecarOptions
             {
                 Etcd = connection.Read(parse),
@@ -135,6 +143,8 @@ internal static partial class EtcdServeCommand
                 BufferDir = parse.GetValue(bufferDir) is { Length: > 0 } b ? b : null,
                 BufferMaxBytes = parse.GetValue(bufferMax),
                 ApiToken = token,
+                Mirror = mirrorSettings,
+                MirrorKeys = mirrorSettings?.LoadKeys() ?? new(null, []),
                 Init = parse.GetValue(dataDir) is { Length: > 0 } dir
                     ? new InitOptions
                     {
@@ -195,7 +205,11 @@ internal static partial class EtcdServeCommand
         // Encryption outermost: the buffer, the meters and the store only ever see ciphertext and final names.
         var store = EncryptedStore.Wrap(primary, options.Keys);
         var deltaStore = EncryptedStore.Wrap((ISnapshotStore?)buffer ?? primary, options.Keys);
-        using var sidecar = new EtcdSidecar(options, store, deltaStore, client, state, metrics, context.Time, logger);
+        // The mirror reads the primary as stored: encrypted snapshots are copied as they are unless the mirror has its own key.
+        var mirror = options.Mirror is { } m
+            ? new SnapshotMirror(primary, options.Keys, StoreLocation.Open(m, context.Time, create: true, logger), options.MirrorKeys, metrics, context.Time, logger)
+            : null;
+        using var sidecar = new EtcdSidecar(options, store, deltaStore, client, state, metrics, context.Time, logger, mirror);
         var initialization = new InitializationService(options.Init, store, client, options.Etcd.Endpoints[0], context.Time, logger);
         SidecarApi.Map(app, options, sidecar, state, client, store, buffer, initialization, metrics, context.Time);
         try

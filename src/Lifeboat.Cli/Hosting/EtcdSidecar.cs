@@ -26,9 +26,10 @@ namespace Lifeboat.Cli.Hosting;
 /// </remarks>
 /// <param name="store">Where full snapshots go and retention applies.</param>
 /// <param name="deltaStore">Where deltas go: <paramref name="store"/> itself, or a local buffer in front of it (--buffer-dir).</param>
+/// <param name="mirror">Copies the store's snapshots to a second store while this sidecar leads (--mirror-store).</param>
 internal sealed partial class EtcdSidecar(
     SidecarOptions options, ISnapshotStore store, ISnapshotStore deltaStore, EtcdClient client, SidecarState state, SidecarMetrics metrics,
-    TimeProvider time, ILogger logger)
+    TimeProvider time, ILogger logger, SnapshotMirror? mirror = null)
     : IDisposable
 {
     /// <summary>How often leadership is checked; a new leader also waits a few of these before it reads the store.</summary>
@@ -113,7 +114,8 @@ internal sealed partial class EtcdSidecar(
         try
         {
             var chainEnd = await EnsureChainAsync(term.Token);
-            await Task.WhenAll(DeltaLoopAsync(chainEnd, term.Token), FullLoopAsync(term.Token), RevisionLoopAsync(term.Token));
+            await Task.WhenAll(DeltaLoopAsync(chainEnd, term.Token), FullLoopAsync(term.Token), RevisionLoopAsync(term.Token),
+                mirror?.RunAsync(options.DeltaPeriod, term.Token) ?? Task.CompletedTask);
         }
         catch (Exception ex) when ((ex is LeadershipLostException || (ex is OperationCanceledException && term.IsCancellationRequested)) && !cancellationToken.IsCancellationRequested)
         {

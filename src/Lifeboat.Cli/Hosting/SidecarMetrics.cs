@@ -28,6 +28,9 @@ internal sealed class SidecarMetrics
     private readonly Counter _termFailures;
     private readonly Counter _carried;
     private readonly Gauge _verified;
+    private readonly Counter _mirrored;
+    private readonly Counter _mirrorFailures;
+    private readonly Gauge _mirrorLastSuccess;
 
     public SidecarMetrics(SidecarState state, TimeProvider time)
     {
@@ -51,6 +54,12 @@ internal sealed class SidecarMetrics
         _verified = _factory.CreateGauge("lifeboat_snapshot_verified",
             "1 when the newest full snapshot read back intact after upload, 0 when it did not (--verify-after-upload)",
             new GaugeConfiguration { SuppressInitialValue = true });
+
+        _mirrored = _factory.CreateCounter("lifeboat_mirror_snapshots_total", "Snapshots copied to the --mirror-store, by result", ["result"]);
+        _mirrorFailures = _factory.CreateCounter("lifeboat_mirror_failures_total", "Mirror rounds that failed as a whole (a store down) and are tried again");
+        // Absent until the first round: 0 would read as "never", which is what it then is, but alerts key on age.
+        _mirrorLastSuccess = _factory.CreateGauge("lifeboat_mirror_last_success_timestamp_seconds",
+            "Unix time of the last mirror round that left the mirror holding every snapshot of the store", new GaugeConfiguration { SuppressInitialValue = true });
 
         var lastSuccess = _factory.CreateGauge("lifeboat_snapshot_last_success_timestamp_seconds", "Unix time of the last good snapshot, by kind", ["kind"]);
         var sinceLastSuccess = _factory.CreateGauge("lifeboat_snapshot_since_last_success_seconds",
@@ -123,6 +132,18 @@ internal sealed class SidecarMetrics
     }
 
     public void Deleted(int count) => _deletions.Inc(count);
+
+    public void MirrorFailed() => _mirrorFailures.Inc();
+
+    public void Mirrored(int copied, int failed, DateTimeOffset at)
+    {
+        _mirrored.WithLabels("copied").Inc(copied);
+        _mirrored.WithLabels("failed").Inc(failed);
+        if (failed == 0)
+        {
+            _mirrorLastSuccess.Set(at.ToUnixTimeMilliseconds() / 1000.0);
+        }
+    }
 
     /// <summary>The exposition text of every metric (text format 0.0.4), as /metrics serves it.</summary>
     public async Task<string> RenderAsync(CancellationToken cancellationToken)

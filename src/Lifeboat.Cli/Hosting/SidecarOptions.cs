@@ -51,6 +51,12 @@ internal sealed record SidecarOptions
     /// <summary>The bearer token every endpoint but /healthz and /readyz requires, or null for none.</summary>
     public string? ApiToken { get; init; }
 
+    /// <summary>A second store every snapshot is copied to (--mirror-store); null for none.</summary>
+    public StoreSettings? Mirror { get; init; }
+
+    /// <summary>The key the mirror's copies are encrypted with (--mirror-encryption-key-file); none copies them as stored.</summary>
+    public KeyRing MirrorKeys { get; init; } = new(null, []);
+
     /// <summary>The effective configuration with secrets replaced, for the start-up log and GET /config.</summary>
     public IReadOnlyDictionary<string, string> Redacted()
     {
@@ -58,6 +64,11 @@ internal sealed record SidecarOptions
         foreach (var (k, v) in Store.Describe(Keys))
         {
             all[k] = v;
+        }
+
+        foreach (var (k, v) in Mirror?.Describe(MirrorKeys) ?? [])
+        {
+            all["mirror-" + k] = v;
         }
 
         return all;

@@ -233,7 +233,7 @@ internal sealed partial class DocSandbox : IAsyncDisposable
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                     await File.WriteAllTextAsync(path, Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
                     break;
-                case "--s3-credentials-dir" or "--to-s3-credentials-dir" when !Directory.Exists(path):
+                case "--s3-credentials-dir" or "--to-s3-credentials-dir" or "--mirror-s3-credentials-dir" when !Directory.Exists(path):
                     Directory.CreateDirectory(path);
                     await File.WriteAllTextAsync(Path.Combine(path, "accessKeyID"), S3Server.AccessKey);
                     await File.WriteAllTextAsync(Path.Combine(path, "secretAccessKey"), S3Server.SecretKey);
