@@ -79,7 +79,9 @@ public sealed class LocalDirectoryStoreTests : SnapshotStoreContract, IDisposabl
     [InlineData("s3://Bad_Bucket/prefix", "s3://bucket")]
     [InlineData("s3://ab", "s3://bucket")]
     [InlineData("s3://bucket/has space", "letters")]
-    [InlineData("gs://bucket", "s3://bucket/prefix")]
+    [InlineData("swift://bucket", "gs://bucket/prefix")]
+    [InlineData("gs://Bad_Bucket/x", "gs://bucket")]
+    [InlineData("azblob://ab", "azblob://container")]
     [InlineData("file://otherhost/x", "file:///")]
     public void StoreLocation_Unsupported_ThrowsInvalidLocationWithHint(string location, string hint)
     {
