@@ -3,9 +3,10 @@ using Lifeboat.Core.Errors;
 namespace Lifeboat.Storage;
 
 /// <summary>
-/// A directory of credential files, as a mounted Kubernetes Secret provides them (one file per key). Kubernetes
-/// rotates a mounted Secret by swapping the files' targets, so a change shows in their modification times:
-/// <see cref="Stamp"/> is cheap enough to check before every request, and a store re-reads the files when it moves.
+/// A directory of credential files, as a mounted Kubernetes Secret provides them (one file per key). The kubelet
+/// rotates a mounted Secret by pointing its <c>..data</c> link at a new directory: each visible file is a link that
+/// never changes itself, so a change shows only in what the links resolve to. <see cref="Stamp"/> follows them and is
+/// cheap enough to check before every request; a store re-reads the files when it moves.
 /// </summary>
 /// <param name="directory">The directory (made absolute).</param>
 /// <param name="what">What the files hold, for messages ("S3 credentials").</param>
@@ -14,11 +15,22 @@ public sealed class SecretDirectory(string directory, string what, string flag)
 {
     public string Directory { get; } = Path.GetFullPath(directory);
 
-    /// <summary>The modification times of <paramref name="names"/> (a missing file counts as a fixed time).</summary>
-    public DateTime[] Stamp(params string[] names)
+    /// <summary>What identifies the current version of each of <paramref name="names"/>: see <see cref="StampOf"/>.</summary>
+    public string[] Stamp(params string[] names)
     {
         ArgumentNullException.ThrowIfNull(names);
-        return [.. names.Select(name => File.GetLastWriteTimeUtc(Path.Combine(Directory, name)))];
+        return [.. names.Select(name => StampOf(Path.Combine(Directory, name)))];
+    }
+
+    /// <summary>
+    /// The real file behind <paramref name="path"/> (links followed to the end), its modification time and length.
+    /// The times of the links themselves are not enough: .NET reads them with lstat, and the kubelet never touches them.
+    /// </summary>
+    public static string StampOf(string path)
+    {
+        var file = new FileInfo(path);
+        var real = file.LinkTarget is null ? file : file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? file;
+        return real.Exists ? $"{real.FullName}|{real.LastWriteTimeUtc.Ticks}|{real.Length}" : "missing";
     }
 
     /// <summary>Whether the file exists (and so whether a credential kind is given).</summary>

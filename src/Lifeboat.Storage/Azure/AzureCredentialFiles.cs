@@ -21,7 +21,7 @@ public sealed class AzureCredentialFiles
 
     private readonly SecretDirectory _files;
     private readonly Lock _lock = new();
-    private DateTime[] _stamp;
+    private string[] _stamp;
 
     private AzureCredentialFiles(SecretDirectory files, string account, string? domain, StorageSharedKeyCredential? key, AzureSasCredential? sas)
     {
@@ -98,7 +98,10 @@ public sealed class AzureCredentialFiles
                 "put the account's key1 or key2 in the Secret's storageKey");
     }
 
-    /// <summary>Refreshes the files before every request (including each retry), ahead of the SDK's signing.</summary>
+    /// <summary>
+    /// Refreshes the files before every call, ahead of the SDK's signing. Per call, not per retry: the SDK's own
+    /// per-retry policies (signing among them) run before a client's, so a refresh there would sign the next attempt.
+    /// </summary>
     internal sealed class RefreshPolicy(AzureCredentialFiles files) : HttpPipelineSynchronousPolicy
     {
         public override void OnSendingRequest(HttpMessage message) => files.Refresh();

@@ -14,12 +14,12 @@ namespace Lifeboat.Storage.Gcs;
 /// </summary>
 /// <remarks>
 /// The library's own credential is built from the file once; this wraps the current one and swaps it when the file's
-/// modification time moves (Kubernetes rotates a mounted Secret by swapping the file), before any request.
+/// real file changes (<see cref="SecretDirectory.StampOf"/>: the kubelet swaps the link behind the file), before any request.
 /// </remarks>
 public sealed class GcsKeyFile : ICredential, IHttpExecuteInterceptor, IHttpUnsuccessfulResponseHandler
 {
     private readonly Lock _lock = new();
-    private DateTime _stamp;
+    private string _stamp;
     private GoogleCredential _current;
 
     private GcsKeyFile(string path)
@@ -37,9 +37,9 @@ public sealed class GcsKeyFile : ICredential, IHttpExecuteInterceptor, IHttpUnsu
     /// <exception cref="StoreException"><see cref="StoreErrorKind.AccessDenied"/>: missing, unreadable, or not a service account key.</exception>
     public static GcsKeyFile Open(string path) => new(path);
 
-    private (GoogleCredential, DateTime) Load()
+    private (GoogleCredential, string) Load()
     {
-        var stamp = File.GetLastWriteTimeUtc(Path);
+        var stamp = SecretDirectory.StampOf(Path);
         try
         {
             var account = CredentialFactory.FromFile<ServiceAccountCredential>(Path);
@@ -60,7 +60,7 @@ public sealed class GcsKeyFile : ICredential, IHttpExecuteInterceptor, IHttpUnsu
 
     private GoogleCredential Current()
     {
-        var stamp = File.GetLastWriteTimeUtc(Path);
+        var stamp = SecretDirectory.StampOf(Path);
         lock (_lock)
         {
             if (stamp != _stamp)

@@ -15,7 +15,7 @@ public sealed class FileCredentials : AWSCredentials
 
     private readonly SecretDirectory _files;
     private readonly Lock _lock = new();
-    private DateTime[] _stamp = [];
+    private string[] _stamp = [];
     private ImmutableCredentials? _current;
 
     private FileCredentials(string directory) => _files = new SecretDirectory(directory, "S3 credentials", "--s3-credentials-dir");

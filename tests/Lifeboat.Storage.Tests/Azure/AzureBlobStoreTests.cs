@@ -146,21 +146,22 @@ public sealed class AzureBlobStoreTests(AzuriteFixture fixture) : SnapshotStoreC
     }
 
     [Fact]
-    public async Task CredentialFiles_ARotatedKey_IsReadAgain_WithoutReopening()
+    public async Task CredentialFiles_ARotatedSecret_IsReadAgain_WithoutReopening()
     {
         using var dir = new TempDirectory();
-        await WriteSecretFileAsync(dir.Path, AzureCredentialFiles.AccountFile, AzuriteServer.Account, 0);
-        await WriteSecretFileAsync(dir.Path, AzureCredentialFiles.KeyFile, AzuriteServer.AccountKey, 0);
-        var store = OpenWithFiles(dir.Path, $"t-{Guid.NewGuid():N}");
+        Dictionary<string, string> Secret(string key) => new() { [AzureCredentialFiles.AccountFile] = AzuriteServer.Account, [AzureCredentialFiles.KeyFile] = key };
+        // Laid out and rotated as the kubelet does it: the visible files are links that never change themselves.
+        var secret = MountedSecret.Create(dir.Combine("secret"), Secret(AzuriteServer.AccountKey));
+        var store = OpenWithFiles(secret.Directory, $"t-{Guid.NewGuid():N}");
         var data = RandomBytes(200_000); // staged blocks and the copy into place, all signed with the key
 
         await StoreBytes.PutAsync(store, "etcd/1.db", data);
 
-        await WriteSecretFileAsync(dir.Path, AzureCredentialFiles.KeyFile, Convert.ToBase64String(new byte[64]), 1);
+        secret.Update(Secret(Convert.ToBase64String(new byte[64])));
         var denied = await Assert.ThrowsAsync<StoreException>(() => StoreBytes.PutAsync(store, "etcd/2.db", data));
         Assert.Equal(StoreErrorKind.AccessDenied, denied.Kind);
 
-        await WriteSecretFileAsync(dir.Path, AzureCredentialFiles.KeyFile, AzuriteServer.AccountKey, 2);
+        secret.Update(Secret(AzuriteServer.AccountKey));
         await StoreBytes.PutAsync(store, "etcd/2.db", data);
         Assert.Equal(data, await StoreBytes.GetAsync(store, "etcd/2.db"));
     }

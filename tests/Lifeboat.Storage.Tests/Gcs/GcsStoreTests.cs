@@ -149,18 +149,17 @@ public sealed class GcsStoreTests(FakeGcsFixture fixture) : SnapshotStoreContrac
     }
 
     [Fact]
-    public async Task RotatedKey_IsReadAgain_AndTheOldKeyCanBeDeleted()
+    public async Task RotatedSecret_IsReadAgain_AndTheOldKeyCanBeDeleted()
     {
         using var dir = new TempDirectory();
-        var keyFile = dir.Combine("serviceaccount.json");
         var oldKey = Server.CreateServiceAccountKey();
-        await File.WriteAllTextAsync(keyFile, oldKey);
-        var store = Open(keyFile: keyFile);
+        // Laid out and rotated as the kubelet does it: serviceaccount.json is a link that never changes itself.
+        var secret = MountedSecret.Create(dir.Combine("secret"), new Dictionary<string, string> { ["serviceaccount.json"] = oldKey });
+        var store = Open(keyFile: Path.Combine(secret.Directory, "serviceaccount.json"));
         await StoreBytes.PutAsync(store, "etcd/1.db", RandomBytes(1000));
 
         var newKey = Server.CreateServiceAccountKey();
-        await File.WriteAllTextAsync(keyFile, newKey);
-        File.SetLastWriteTimeUtc(keyFile, DateTime.UtcNow.AddSeconds(5)); // a mounted Secret changes by a swapped file
+        secret.Update(new Dictionary<string, string> { ["serviceaccount.json"] = newKey });
         Server.RevokeKey(oldKey);
 
         await StoreBytes.PutAsync(store, "etcd/2.db", RandomBytes(600_000));

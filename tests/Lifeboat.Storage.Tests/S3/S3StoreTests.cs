@@ -169,15 +169,17 @@ public sealed class S3StoreTests(S3ServerFixture fixture) : SnapshotStoreContrac
     public async Task FileCredentials_AreReadAgainWhenTheSecretRotates()
     {
         using var dir = new TempDirectory();
-        await File.WriteAllTextAsync(dir.Combine(FileCredentials.AccessKeyFile), "OLDKEY\n");
-        await File.WriteAllTextAsync(dir.Combine(FileCredentials.SecretKeyFile), "old-secret\n");
-        var store = Open(o => o with { Credentials = FileCredentials.Open(dir.Path) });
+        // Laid out and rotated as the kubelet does it: the visible files are links that never change themselves.
+        var secret = MountedSecret.Create(dir.Combine("secret"), new Dictionary<string, string>
+        {
+            [FileCredentials.AccessKeyFile] = "OLDKEY\n",
+            [FileCredentials.SecretKeyFile] = "old-secret\n",
+        });
+        var store = Open(o => o with { Credentials = FileCredentials.Open(secret.Directory) });
         var denied = await Assert.ThrowsAsync<StoreException>(async () => await store.ListAsync("", default).ToListAsync());
         Assert.Equal(StoreErrorKind.AccessDenied, denied.Kind);
 
-        await File.WriteAllTextAsync(dir.Combine(FileCredentials.AccessKeyFile), S3Server.AccessKey);
-        await File.WriteAllTextAsync(dir.Combine(FileCredentials.SecretKeyFile), S3Server.SecretKey);
-        File.SetLastWriteTimeUtc(dir.Combine(FileCredentials.AccessKeyFile), DateTime.UtcNow.AddSeconds(5));
+        secret.Update(new Dictionary<string, string> { [FileCredentials.AccessKeyFile] = S3Server.AccessKey, [FileCredentials.SecretKeyFile] = S3Server.SecretKey });
 
         Assert.Empty(await store.ListAsync("", default).ToListAsync());
     }
