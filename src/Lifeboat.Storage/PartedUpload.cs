@@ -239,6 +239,13 @@ internal abstract class PartedUpload<TPart> : WriteOnlyStream, IStoreWrite
             return;
         }
 
+        if (disposing)
+        {
+            _sha.Dispose();
+            _abort.Dispose();
+            _slots.Dispose();
+        }
+
         base.Dispose(disposing);
     }
 }

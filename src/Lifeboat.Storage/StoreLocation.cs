@@ -39,7 +39,7 @@ public static class StoreLocation
 
         if (settings.IsAzure)
         {
-            return AzureBlobStore.Open(ParseAzure(settings, Environment.GetEnvironmentVariable), time, logger);
+            return AzureBlobStore.Open(ParseAzure(settings, settings.ReadsEnvironment ? Environment.GetEnvironmentVariable : _ => null), time, logger);
         }
 
         if (settings.IsGcs)

@@ -43,6 +43,13 @@ public sealed record StoreSettings
 
     public int GcsChunkSize { get; init; } = 8 << 20;
 
+    /// <summary>
+    /// Whether credentials may come from Lifeboat's and Azure's environment variables. False for a second store (a
+    /// copy's target, the sidecar's mirror): the environment describes the first store, and a mirror written with the
+    /// first store's credentials would land in the first store's account.
+    /// </summary>
+    public bool ReadsEnvironment { get; init; } = true;
+
     /// <summary>Key file new objects are encrypted with; null writes them unencrypted.</summary>
     public string? EncryptionKeyFile { get; init; }
 

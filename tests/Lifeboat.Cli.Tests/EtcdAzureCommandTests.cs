@@ -95,6 +95,32 @@ public sealed class EtcdAzureCommandTests : EtcdTest
         Assert.NotEqual(0, none);
         Assert.Contains("AZURE_STORAGE_CONNECTION_STRING", noneErr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ACopysAzureTarget_NeverTakesTheEnvironmentsCredentials_OnlyItsOwn()
+    {
+        using var client = Etcd.CreateClient();
+        await client.PutAsync("/az/copy", "1", default);
+        var source = Dir.Combine("source");
+        var (full, _, fullErr) = await CliRunner.RunAsync("etcd", "snapshot", "full", "--endpoints", Endpoint, "--store", source);
+        Assert.True(full == 0, fullErr);
+        // The environment describes the first store's account; a second store given only its account must not borrow it.
+        Environment.SetEnvironmentVariable("AZURE_STORAGE_CONNECTION_STRING", _azurite.ConnectionString);
+
+        var (borrowed, _, _) = await CliRunner.RunAsync("etcd", "snapshots", "copy", "--from", source, "--to", $"azblob://{AzuriteServer.Container}/dr",
+            "--to-azure-account", "dr-account", "--to-azure-endpoint", _azurite.ServiceUri.ToString());
+        Assert.NotEqual(0, borrowed);
+        Assert.Empty(await AzureBlobStore.Open(_azurite.StoreOptions("dr/")).ListAsync("", default).ToListAsync());
+
+        var secret = Dir.Combine("dr-secret");
+        Directory.CreateDirectory(secret);
+        await File.WriteAllTextAsync(Path.Combine(secret, AzureCredentialFiles.AccountFile), AzuriteServer.Account);
+        await File.WriteAllTextAsync(Path.Combine(secret, AzureCredentialFiles.KeyFile), AzuriteServer.AccountKey);
+        var (own, ownOut, ownErr) = await CliRunner.RunAsync("etcd", "snapshots", "copy", "--from", source, "--to", $"azblob://{AzuriteServer.Container}/dr",
+            "--to-azure-credentials-dir", secret, "--to-azure-endpoint", _azurite.ServiceUri.ToString());
+        Assert.True(own == 0, ownErr);
+        Assert.Contains("copied 1 etcd snapshot(s)", ownOut, StringComparison.Ordinal);
+    }
 }
 
 /// <summary>Tests that set the process's AZURE_* variables run one at a time.</summary>

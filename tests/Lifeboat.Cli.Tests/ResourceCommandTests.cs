@@ -230,6 +230,48 @@ public sealed class ResourceCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Copy_ADamagedArchive_LeavesItsBackupUnlisted_AndReEncryptingIsRefused()
+    {
+        await using var s3 = await S3Server.StartAsync();
+        Directory.CreateDirectory(_dir.Combine("creds"));
+        await File.WriteAllTextAsync(_dir.Combine("creds", FileCredentials.AccessKeyFile), S3Server.AccessKey);
+        await File.WriteAllTextAsync(_dir.Combine("creds", FileCredentials.SecretKeyFile), S3Server.SecretKey);
+        string[] source = ["--from", $"s3://{S3Server.Bucket}/objects", "--s3-endpoint", s3.Endpoint.ToString(), "--s3-force-path-style",
+            "--s3-credentials-dir", _dir.Combine("creds")];
+        foreach (var name in new[] { "good", "bad" })
+        {
+            var (code, _, stderr) = await RunAsync(["resources", "backup", name, "--include-namespaces", "shop", "--store", $"s3://{S3Server.Bucket}/objects",
+                "--s3-endpoint", s3.Endpoint.ToString(), "--s3-force-path-style", "--s3-credentials-dir", _dir.Combine("creds")]);
+            Assert.True(code == 0, stderr);
+        }
+
+        // Damage in the bucket: the object's bytes change, its stored SHA-256 does not.
+        var archive = Directory.EnumerateFiles(s3.DataDir, "*", SearchOption.AllDirectories)
+            .Single(f => f.Contains("bad.tar.gz", StringComparison.Ordinal) && !f.EndsWith(".json", StringComparison.Ordinal) && new FileInfo(f).Length > 100);
+        var bytes = await File.ReadAllBytesAsync(archive);
+        bytes[^10] ^= 0xFF;
+        await File.WriteAllBytesAsync(archive, bytes);
+        var copyStore = _dir.Combine("copy");
+
+        var (copy, copyOut, copyErr) = await CliRunner.RunAsync(["resources", "copy", .. source, "--to", copyStore]);
+
+        Assert.Equal(ExitCodes.IntegrityError, copy);
+        Assert.Contains("copied 2 resource backup object(s)", copyOut, StringComparison.Ordinal); // the good backup's archive and manifest
+        Assert.Contains("bad.tar.gz", copyErr, StringComparison.Ordinal);
+        Assert.Contains("not copied, since an object beside it was not", copyErr, StringComparison.Ordinal);
+        var (_, list, _) = await CliRunner.RunAsync("resources", "list", "--store", copyStore);
+        Assert.Contains("good", list, StringComparison.Ordinal);
+        Assert.DoesNotContain("bad", list, StringComparison.Ordinal);
+
+        var key = _dir.Combine("new.key");
+        await File.WriteAllBytesAsync(key, RandomNumberGenerator.GetBytes(32));
+        var (refused, _, refusedErr) = await CliRunner.RunAsync(["resources", "copy", .. source, "--to", _dir.Combine("other"), "--to-encryption-key-file", key]);
+        Assert.Equal(ExitCodes.Usage, refused);
+        Assert.Contains("does not re-encrypt", refusedErr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_dir.Combine("other")));
+    }
+
+    [Fact]
     public async Task ScheduleRun_NamesBySlot_RetriesFindTheSlotsBackup()
     {
         string[] args = ["resources", "schedule", "run", "--schedule-name", "daily", "--cron", "@daily", "--store", Store, "--keep-last", "3", "--include-namespaces", "shop"];

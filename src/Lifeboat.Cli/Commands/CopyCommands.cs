@@ -21,36 +21,42 @@ internal static class CopyCommands
         async (source, since, cancellationToken) =>
         {
             var snapshots = await SnapshotCatalog.ListAsync(source, cancellationToken);
-            return [.. snapshots.Where(s => since is null || s.Name.CreatedAt >= since).Select(s => s.Stored)];
+            return [[.. snapshots.Where(s => since is null || s.Name.CreatedAt >= since).Select(s => s.Stored)]];
         },
         SnapshotLayout.Prefix,
-        VerifySnapshotAsync);
+        VerifySnapshotAsync,
+        reencrypts: true);
 
     public static Command Resources(CliContext context) => Create(context, "resource backup object(s)",
         "Copy resource backups from one store to another (any kinds of store): every object the target lacks, archives before the manifests " +
-        "that make a backup listed, each read back and checked by SHA-256. A rerun copies only what is missing. With --to-encryption-key-file, " +
-        "objects are re-encrypted with that key. Exit 0 when everything is in the target, 6 naming what could not be copied.",
+        "that make a backup listed, each read back and checked by SHA-256. A rerun copies only what is missing. Backups are copied as stored " +
+        "(encrypted ones stay encrypted with their key). Exit 0 when everything is in the target, 6 naming what could not be copied.",
         async (source, since, cancellationToken) =>
         {
             var objects = await source.ListAsync(ResourceBackupCatalog.Prefix, cancellationToken).ToListAsync(cancellationToken);
-            // A backup is listed by its manifest, so the manifests go last: a killed copy never shows a backup whose archive is missing.
+            // A backup is listed by its manifest, so the manifests are a second phase: a copy that stops, or an archive
+            // that cannot be copied, never leaves a listed backup without its archive.
             static bool IsManifest(StoredObject o) => StoreCopier.Plain(o.Key).EndsWith("/lifeboat-backup.json", StringComparison.Ordinal);
             var recent = since is null ? null : objects.Where(o => IsManifest(o) && o.LastModified >= since).Select(o => Dir(o.Key)).ToHashSet();
-            return [.. objects.Where(o => recent is null || recent.Contains(Dir(o.Key))).OrderBy(IsManifest).ThenBy(o => o.Key, StringComparer.Ordinal)];
+            var selected = objects.Where(o => recent is null || recent.Contains(Dir(o.Key))).OrderBy(o => o.Key, StringComparer.Ordinal).ToList();
+            return [[.. selected.Where(o => !IsManifest(o))], [.. selected.Where(IsManifest)]];
         },
         ResourceBackupCatalog.Prefix,
-        StoreCopier.HashMatchesAsync);
+        StoreCopier.HashMatchesAsync,
+        reencrypts: false);
 
     /// <summary>A location compared as a store: a directory by its full path, a URL without a trailing slash.</summary>
-    private static string Normalize(string location) => location.Contains("://", StringComparison.Ordinal) && !location.StartsWith("file://", StringComparison.OrdinalIgnoreCase)
+    internal static string Normalize(string location) => location.Contains("://", StringComparison.Ordinal) && !location.StartsWith("file://", StringComparison.OrdinalIgnoreCase)
         ? location.TrimEnd('/')
         : Path.GetFullPath(location.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? new Uri(location).LocalPath : location).TrimEnd('/');
 
     private static string Dir(string key) => key[..(key.LastIndexOf('/') + 1)];
 
+    /// <param name="select">What to copy, in phases: an object of a later phase is left out when one in its directory failed earlier.</param>
+    /// <param name="reencrypts">Whether --to-encryption-key-file is offered.</param>
     private static Command Create(CliContext context, string what, string description,
-        Func<ISnapshotStore, DateTimeOffset?, CancellationToken, Task<List<StoredObject>>> select, string prefix,
-        Func<ISnapshotStore, StoredObject, string, CancellationToken, Task<string?>> verify)
+        Func<ISnapshotStore, DateTimeOffset?, CancellationToken, Task<List<List<StoredObject>>>> select, string prefix,
+        Func<ISnapshotStore, StoredObject, string, CancellationToken, Task<string?>> verify, bool reencrypts)
     {
         var from = new StoreOptions("--from");
         var to = new StoreOptions("--to", "to-");
@@ -82,7 +88,15 @@ internal static class CopyCommands
         command.Options.Add(parallel);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var (fromLocation, toLocation) = (from.Read(parse).Location, to.Read(parse).Location);
+            var toSettings = to.Read(parse);
+            if (!reencrypts && toSettings.EncryptionKeyFile is { Length: > 0 })
+            {
+                // A resource backup's manifest names its archive with the key's id, so an archive under a new key would not be found.
+                throw new ArgumentException("resources copy copies backups as stored and does not re-encrypt them: leave out --to-encryption-key-file " +
+                    "(encrypted backups stay encrypted with their key), or take a new backup with the new key");
+            }
+
+            var (fromLocation, toLocation) = (from.Read(parse).Location, toSettings.Location);
             if (string.Equals(Normalize(fromLocation), Normalize(toLocation), StringComparison.Ordinal))
             {
                 throw new ArgumentException($"--from and --to are the same store ({fromLocation}): name another store to copy to");
@@ -91,7 +105,8 @@ internal static class CopyCommands
             var (source, sourceKeys) = from.OpenRaw(parse, context.Time, create: false);
             var (target, targetKeys) = to.OpenRaw(parse, context.Time);
 
-            var objects = await select(source, parse.GetValue(since), cancellationToken);
+            var phases = await select(source, parse.GetValue(since), cancellationToken);
+            var objects = phases.SelectMany(p => p).ToList();
             var copier = new StoreCopier(source, sourceKeys, target, targetKeys) { Parallelism = parse.GetValue(parallel), VerifyAsync = verify };
             var result = await ProgressDisplay.RunAsync<CopyProgress, CopyResult>(context, "copy",
                 [new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()],
@@ -103,7 +118,19 @@ internal static class CopyCommands
                     task.Description = $"copy: {Describe(p, elapsed)}";
                 },
                 Describe,
-                progress => copier.CopyAsync(objects, prefix, progress, cancellationToken));
+                async progress =>
+                {
+                    var total = new CopyResult(0, 0, 0, [], []);
+                    foreach (var phase in phases)
+                    {
+                        var failedDirs = total.FailedKeys.Select(Dir).ToHashSet();
+                        var left = phase.Where(o => failedDirs.Contains(Dir(o.Key))).ToList();
+                        total = total.Then(new CopyResult(0, 0, 0, [.. left.Select(o => $"{o.Key}: not copied, since an object beside it was not")], []))
+                            .Then(await copier.CopyAsync([.. phase.Except(left)], prefix, progress, cancellationToken));
+                    }
+
+                    return total;
+                });
             await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"copied {result.Copied} {what} ({Bytes.Format(result.Bytes)}) from {source.Location} to {target.Location}; {result.Present} already there"));
             if (!result.Ok)

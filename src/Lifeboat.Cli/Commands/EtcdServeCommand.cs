@@ -122,7 +122,7 @@ internal static partial class EtcdServeCommand
 
             var storeSettings = store.Read(parse);
             var mirrorSettings = string.IsNullOrWhiteSpace(parse.GetValue(mirror.Store)) ? null : mirror.Read(parse);
-            if (mirrorSettings is not null && string.Equals(mirrorSettings.Location.TrimEnd('/'), storeSettings.Location.TrimEnd('/'), StringComparison.Ordinal))
+            if (mirrorSettings is not null && string.Equals(CopyCommands.Normalize(mirrorSettings.Location), CopyCommands.Normalize(storeSettings.Location), StringComparison.Ordinal))
             {
                 throw new ArgumentException($"--mirror-store is --store ({storeSettings.Location}): name a second store, in another region or account");
             }

@@ -212,6 +212,7 @@ internal sealed class StoreOptions
         return new StoreSettings
         {
             Location = location,
+            ReadsEnvironment = Prefix.Length == 0,
             S3Endpoint = endpoint,
             S3Region = parse.GetValue(S3Region),
             S3ForcePathStyle = parse.GetValue(S3ForcePathStyle),

@@ -85,8 +85,8 @@ public static class AzureEnvironment
     public static string Describe(StoreSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        static bool Set(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 };
-        return CredentialsDir(settings, Environment.GetEnvironmentVariable) is { } dir ? $"files in {dir}"
+        bool Set(string name) => settings.ReadsEnvironment && Environment.GetEnvironmentVariable(name) is { Length: > 0 };
+        return CredentialsDir(settings, settings.ReadsEnvironment ? Environment.GetEnvironmentVariable : _ => null) is { } dir ? $"files in {dir}"
             : Set("AZURE_STORAGE_CONNECTION_STRING") ? "connection string (AZURE_STORAGE_CONNECTION_STRING)"
             : Set("AZURE_STORAGE_KEY") ? "account key (AZURE_STORAGE_KEY)"
             : Set("AZURE_STORAGE_SAS_TOKEN") ? "SAS token (AZURE_STORAGE_SAS_TOKEN)"

@@ -9,9 +9,16 @@ namespace Lifeboat.Storage.Copy;
 public sealed record CopyProgress(int Objects, int TotalObjects, long Bytes, long TotalBytes, string? Current);
 
 /// <summary>What a copy did. <see cref="Failures"/> names each object that was not copied, with the reason.</summary>
-public sealed record CopyResult(int Copied, int Present, long Bytes, IReadOnlyList<string> Failures)
+public sealed record CopyResult(int Copied, int Present, long Bytes, IReadOnlyList<string> Failures, IReadOnlyList<string> FailedKeys)
 {
     public bool Ok => Failures.Count == 0;
+
+    /// <summary>This result followed by <paramref name="next"/>'s (a copy in phases).</summary>
+    public CopyResult Then(CopyResult next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        return new(Copied + next.Copied, Present + next.Present, Bytes + next.Bytes, [.. Failures, .. next.Failures], [.. FailedKeys, .. next.FailedKeys]);
+    }
 }
 
 /// <summary>
@@ -63,21 +70,34 @@ public sealed class StoreCopier(ISnapshotStore source, KeyRing sourceKeys, ISnap
         var missing = objects.Where(o => !present.Contains(Plain(o.Key))).ToList();
         var total = missing.Sum(o => o.Size);
         var failures = new List<string>();
+        var failedKeys = new List<string>();
         long bytes = 0;
         var done = 0;
         progress?.Report(new CopyProgress(0, missing.Count, 0, total, null));
         using var slots = new SemaphoreSlim(Math.Max(1, Parallelism));
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var tasks = missing.Select(async o =>
         {
-            await slots.WaitAsync(cancellationToken);
+            await slots.WaitAsync(stop.Token);
             try
             {
-                var problem = await CopyOneAsync(o, cancellationToken);
+                string? problem;
+                try
+                {
+                    problem = await CopyOneAsync(o, stop.Token);
+                }
+                catch (Exception) when (!stop.IsCancellationRequested)
+                {
+                    await stop.CancelAsync(); // a store down or refusing: the other copies stop too, and a rerun resumes
+                    throw;
+                }
+
                 lock (failures)
                 {
                     if (problem is not null)
                     {
                         failures.Add($"{o.Key}: {problem}");
+                        failedKeys.Add(o.Key);
                     }
                     else
                     {
@@ -93,8 +113,18 @@ public sealed class StoreCopier(ISnapshotStore source, KeyRing sourceKeys, ISnap
                 slots.Release();
             }
         }).ToList();
-        await Task.WhenAll(tasks);
-        return new CopyResult(done, objects.Count - missing.Count, bytes, failures);
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The cause, not the cancellations it caused in the other copies.
+            throw tasks.Select(t => t.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException)
+                  ?? tasks.First(t => t.IsFaulted || t.IsCanceled).Exception?.InnerException ?? new OperationCanceledException();
+        }
+
+        return new CopyResult(done, objects.Count - missing.Count, bytes, failures, failedKeys);
     }
 
     /// <summary>Copies one object; returns why it was not copied, or null.</summary>
@@ -143,15 +173,37 @@ public sealed class StoreCopier(ISnapshotStore source, KeyRing sourceKeys, ISnap
         {
             problem = ex.Message;
         }
+        catch (Exception)
+        {
+            // Not checked (the target went away, the copy was stopped): it must not stay, or every later run would
+            // count it as present and never check it.
+            await RemoveUncheckedAsync(written.Key);
+            throw;
+        }
 
         if (problem is not null)
         {
             // Never leave an object in the target that did not check out: a restore from it would trust it.
-            await target.DeleteAsync(written.Key, CancellationToken.None);
+            await RemoveUncheckedAsync(written.Key);
             return $"the copy did not check out and was removed from the target: {problem}";
         }
 
         return null;
+    }
+
+    /// <summary>Deletes an object written but not verified; if that fails, the copy stops and says which to remove.</summary>
+    private async Task RemoveUncheckedAsync(string key)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await target.DeleteAsync(key, timeout.Token);
+        }
+        catch (Exception ex) when (ex is LifeboatException or OperationCanceledException)
+        {
+            throw new StoreException(StoreErrorKind.Unavailable, $"{key} was written to {target.Location} but not verified, and could not be removed: {ex.Message}",
+                $"delete {key} from {target.Location} by hand before copying again (a rerun would take it as copied)", ex);
+        }
     }
 
     /// <summary>

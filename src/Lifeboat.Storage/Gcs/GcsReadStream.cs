@@ -54,6 +54,12 @@ internal sealed class GcsReadStream : ReadOnlyStream
             throw new GoogleApiException("storage", $"reading {item.Name} failed: {text}") { HttpStatusCode = response.StatusCode };
         }
 
+        if (offset > 0 && (response.StatusCode != System.Net.HttpStatusCode.PartialContent || response.Content.Headers.ContentRange?.From != offset))
+        {
+            response.Dispose(); // the rest was asked for, and something else came: resuming from it would misplace bytes
+            throw new IOException($"resuming {item.Name} at byte {offset} got {(int)response.StatusCode} without that range");
+        }
+
         return (response, await response.Content.ReadAsStreamAsync(cancellationToken));
     }
 
@@ -65,7 +71,19 @@ internal sealed class GcsReadStream : ReadOnlyStream
         {
             try
             {
-                var n = await _body.ReadAsync(buffer, cancellationToken);
+                // The client's timeout ends with the headers: a connection that goes silent mid-body is cut here, and resumed.
+                using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                stall.CancelAfter(_store.Options.RequestTimeout);
+                int n;
+                try
+                {
+                    n = await _body.ReadAsync(buffer, stall.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new IOException($"no data for {_store.Options.RequestTimeout.TotalSeconds:0} s");
+                }
+
                 if (n == 0 && _position < Length && !buffer.IsEmpty)
                 {
                     throw new IOException($"the connection ended after {_position} of {Length} bytes");

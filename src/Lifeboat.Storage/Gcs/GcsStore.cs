@@ -134,7 +134,7 @@ public sealed class GcsStore : ObjectStore, ISnapshotStore, IDisposable
         try
         {
             await GuardAsync($"delete {key}", () => Client.DeleteObjectAsync(Options.Bucket, Options.Prefix + key, cancellationToken: cancellationToken),
-                cancellationToken);
+                cancellationToken, key);
         }
         catch (StoreException ex) when (ex.Kind == StoreErrorKind.NotFound)
         {
@@ -171,7 +171,7 @@ public sealed class GcsStore : ObjectStore, ISnapshotStore, IDisposable
         {
             case StoreException:
                 return null;
-            case GoogleApiException g when g.HttpStatusCode == HttpStatusCode.NotFound && key is null && IsBucketMissing(g):
+            case GoogleApiException g when g.HttpStatusCode == HttpStatusCode.NotFound && IsBucketMissing(g):
                 return new StoreException(StoreErrorKind.InvalidLocation, $"cannot {action}: bucket '{Options.Bucket}' does not exist at {EndpointText}",
                     "create the bucket, or fix the bucket in --store", ex);
             case GoogleApiException g when g.HttpStatusCode == HttpStatusCode.NotFound:
@@ -200,8 +200,9 @@ public sealed class GcsStore : ObjectStore, ISnapshotStore, IDisposable
             : null;
     }
 
+    /// <summary>GCS's 404 for a bucket that does not exist, told from one for an object by the API's message.</summary>
     private static bool IsBucketMissing(GoogleApiException g) =>
-        (g.Error?.Message ?? g.Message).Contains("bucket", StringComparison.OrdinalIgnoreCase);
+        (g.Error?.Message ?? g.Message).Contains("The specified bucket does not exist", StringComparison.OrdinalIgnoreCase);
 
     public void Dispose() => Client.Dispose();
 }

@@ -143,6 +143,11 @@ internal sealed class GcsWrite : WriteOnlyStream, IStoreWrite
                 await _pipe.Writer.CompleteAsync();
                 var temp = await _upload!;
                 _tempComplete = true;
+                if ((long?)temp.Size != _length)
+                {
+                    throw new StoreException(StoreErrorKind.Unavailable, $"the upload to {_store.Location} holds {temp.Size} bytes of {_length}", "try again");
+                }
+
                 var compose = _store.Client.Service.Objects.Compose(new ComposeRequest
                 {
                     SourceObjects = [new ComposeRequest.SourceObjectsData { Name = temp.Name, Generation = temp.Generation }],
@@ -164,6 +169,12 @@ internal sealed class GcsWrite : WriteOnlyStream, IStoreWrite
             if (!await IsOursAsync(fullName, hash, cancellationToken))
             {
                 throw;
+            }
+
+            if (_tempComplete)
+            {
+                await DeleteTempQuietlyAsync();
+                _tempComplete = false;
             }
         }
 
@@ -228,6 +239,12 @@ internal sealed class GcsWrite : WriteOnlyStream, IStoreWrite
             DisposeAsync().AsTask().GetAwaiter().GetResult();
 #pragma warning restore VSTHRD002
             return;
+        }
+
+        if (disposing)
+        {
+            _sha.Dispose();
+            _abort.Dispose();
         }
 
         base.Dispose(disposing);
