@@ -39,6 +39,7 @@ public sealed class FakeGcsServer : IAsyncDisposable
     private WebApplication? _app;
     private long _generation = 1_700_000_000_000_000;
     private int _failChunks;
+    private int _cutChunks;
     private long _breakDownloadsAfter = -1;
 
     private FakeGcsServer()
@@ -111,6 +112,9 @@ public sealed class FakeGcsServer : IAsyncDisposable
 
     /// <summary>The next <paramref name="count"/> upload chunks are refused with 503 (nothing stored), as an overloaded service does.</summary>
     public void FailNextUploadChunks(int count) => Interlocked.Exchange(ref _failChunks, count);
+
+    /// <summary>The connections of the next <paramref name="count"/> upload chunks are reset before their answer, as a network blip does.</summary>
+    public void CutNextUploadChunks(int count) => Interlocked.Exchange(ref _cutChunks, count);
 
     /// <summary>The next media read is cut off (connection reset) after <paramref name="bytes"/> bytes.</summary>
     public void BreakNextDownloadAfter(long bytes) => Interlocked.Exchange(ref _breakDownloadsAfter, bytes);
@@ -403,6 +407,12 @@ public sealed class FakeGcsServer : IAsyncDisposable
 
         // Content-Range: "bytes FIRST-LAST/TOTAL", "bytes FIRST-LAST/*", "bytes */TOTAL" or "bytes */*" (a status query).
         var range = context.Request.Headers.ContentRange.ToString();
+        if (!range.StartsWith("bytes */", StringComparison.Ordinal) && Interlocked.Decrement(ref _cutChunks) >= 0)
+        {
+            context.Abort(); // nothing of this chunk is kept, and no answer comes
+            return;
+        }
+
         var spec = range.StartsWith("bytes ", StringComparison.Ordinal) ? range["bytes ".Length..] : "*/*";
         var slash = spec.IndexOf('/', StringComparison.Ordinal);
         var span = spec[..slash];

@@ -123,6 +123,21 @@ public sealed class GcsStoreTests(FakeGcsFixture fixture) : SnapshotStoreContrac
     }
 
     [Fact]
+    public async Task AnUploadChunkWhoseConnectionIsReset_IsSentAgain()
+    {
+        var store = Open();
+        var data = RandomBytes(Chunk * 3 + 5);
+        int Puts() => Server.Requests.Count(r => r.StartsWith("PUT /upload/", StringComparison.Ordinal));
+        var before = Puts();
+        Server.CutNextUploadChunks(1);
+
+        await StoreBytes.PutAsync(store, "etcd/cut.db", data);
+
+        Assert.Equal(data, await StoreBytes.GetAsync(store, "etcd/cut.db"));
+        Assert.True(Puts() - before >= 5, $"{Puts() - before} chunk requests: the reset chunk was not sent again"); // 4 chunks, and the one cut
+    }
+
+    [Fact]
     public async Task ABrokenRead_ResumesWithARangedRequest_ForTheSameGeneration()
     {
         var store = Open();
