@@ -128,17 +128,25 @@ public sealed class KubeConnectionTests : IDisposable
     public async Task InCluster_UsesTheServiceAccount_AndFollowsTokenRotation()
     {
         using var certs = new TestCertificates();
-        Write("sa/token", "first");
-        Write("sa/namespace", "kyma-system");
-        File.Copy(certs.CaCertFile, _dir.Combine("sa", "ca.crt"));
+        // Laid out and rotated as the kubelet projects a service account token: links into a swapped ..data.
+        var projected = MountedSecret.Create(_dir.Combine("sa"), new Dictionary<string, string>
+        {
+            ["token"] = "first",
+            ["namespace"] = "kyma-system",
+            ["ca.crt"] = File.ReadAllText(certs.CaCertFile),
+        });
 
         using var connection = KubeConnection.Load(Options(env: new() { ["KUBERNETES_SERVICE_HOST"] = "fd00::1", ["KUBERNETES_SERVICE_PORT"] = "443" }));
 
         Assert.Equal("https://[fd00::1]/", connection.Server.ToString());
         Assert.Equal("kyma-system", connection.Namespace);
         Assert.Equal("first", (await connection.Credentials!.AuthorizationAsync(false, default))!.Parameter);
-        File.WriteAllText(_dir.Combine("sa", "token"), "second");
-        File.SetLastWriteTimeUtc(_dir.Combine("sa", "token"), new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        projected.Update(new Dictionary<string, string>
+        {
+            ["token"] = "second",
+            ["namespace"] = "kyma-system",
+            ["ca.crt"] = File.ReadAllText(certs.CaCertFile),
+        });
         Assert.Equal("second", (await connection.Credentials.AuthorizationAsync(false, default))!.Parameter);
     }
 

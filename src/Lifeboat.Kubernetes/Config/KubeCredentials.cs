@@ -46,10 +46,21 @@ public sealed class TokenFileCredentials(string path, TimeProvider? time = null)
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private string? _token;
-    private DateTime _modified;
+    private string? _modified;
     private DateTimeOffset _readAt;
 
     public string Path => path;
+
+    /// <summary>
+    /// The real file behind the path, and its time: a projected token is a link into <c>..data</c>, which the kubelet
+    /// swaps on rotation without touching the link, whose own time is what <see cref="File.GetLastWriteTimeUtc(string)"/> reads.
+    /// </summary>
+    private string Stamp()
+    {
+        var file = new FileInfo(path);
+        var real = file.LinkTarget is null ? file : file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? file;
+        return $"{real.FullName}|{real.LastWriteTimeUtc.Ticks}";
+    }
 
     public override string Describe() => $"bearer token from {path}";
 
@@ -59,11 +70,11 @@ public sealed class TokenFileCredentials(string path, TimeProvider? time = null)
         try
         {
             var now = _time.GetUtcNow();
-            if (_token is null || refresh || now - _readAt > MaxAge || File.GetLastWriteTimeUtc(path) != _modified)
+            if (_token is null || refresh || now - _readAt > MaxAge || Stamp() != _modified)
             {
                 try
                 {
-                    _modified = File.GetLastWriteTimeUtc(path);
+                    _modified = Stamp();
                     _token = (await File.ReadAllTextAsync(path, cancellationToken)).Trim();
                     _readAt = now;
                 }

@@ -19,8 +19,13 @@ public sealed partial class MetricsRulesTests : EtcdTest
     {
         var store = Dir.Combine("store");
         using var sidecar = await RunningSidecar.StartReadyAsync("--endpoints", Etcd.ClientUrl.ToString(), "--store", store,
-            "--buffer-dir", Dir.Combine("buffer"), "--delta-period", "1s", "--verify-after-upload");
-        var metrics = await sidecar.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+            "--buffer-dir", Dir.Combine("buffer"), "--delta-period", "1s", "--verify-after-upload", "--mirror-store", Dir.Combine("mirror"));
+        // Every metric appears once what it measures has happened: here, the first mirror round.
+        var metrics = await Eventually.SucceedsAsync(async ct =>
+        {
+            var text = await sidecar.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative), ct);
+            return text.Contains("lifeboat_mirror_last_success_timestamp_seconds ", StringComparison.Ordinal) ? text : throw new InvalidOperationException("no mirror round yet");
+        }, TimeSpan.FromSeconds(30), "the first mirror round");
         var file = Dir.Combine("metrics.txt");
         await File.WriteAllTextAsync(file, metrics);
 
