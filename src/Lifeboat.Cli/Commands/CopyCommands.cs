@@ -63,19 +63,7 @@ internal static class CopyCommands
         var since = new Option<DateTimeOffset?>("--since")
         {
             Description = "Copy only what was written at or after this time, e.g. 2026-11-21T09:30:00Z (default: everything)",
-            HelpName = "time",
-            CustomParser = r =>
-            {
-                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
-                if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
-                {
-                    return t;
-                }
-
-                r.AddError($"--since '{text}' is not a time: write it like 2026-11-21T09:30:00Z");
-                return null;
-            },
-        };
+        }.Instant();
         var parallel = new Option<int>("--parallel")
         {
             Description = "Objects copied at the same time (1 copies in order, so that a copy that stops leaves a chain without holes)",

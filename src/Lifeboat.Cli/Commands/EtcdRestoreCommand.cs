@@ -18,19 +18,7 @@ internal static class EtcdRestoreCommand
         var toTime = new Option<DateTimeOffset?>("--to-time")
         {
             Description = "Restore the last revision observed at or before this time, e.g. 2026-11-21T09:30:00Z",
-            HelpName = "time",
-            CustomParser = r =>
-            {
-                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
-                if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
-                {
-                    return t;
-                }
-
-                r.AddError($"--to-time '{text}' is not a time: write it like 2026-11-21T09:30:00Z");
-                return null;
-            },
-        };
+        }.Instant();
         var member = new MemberOptions();
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the plan (which full snapshot, which deltas, bytes to read, target revision) and change nothing" };
         var force = new Option<bool>("--force") { Description = "Replace a non-empty data directory (its contents are moved to DIR.replaced-<time>, not deleted)" };

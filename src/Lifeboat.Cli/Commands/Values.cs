@@ -36,6 +36,24 @@ internal static class Values
         return option;
     }
 
+    /// <summary>A point in time, UTC unless it names its offset, e.g. 2026-11-21T09:30:00Z.</summary>
+    public static Option<DateTimeOffset?> Instant(this Option<DateTimeOffset?> option)
+    {
+        option.HelpName ??= "time";
+        option.CustomParser = r =>
+        {
+            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+            if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
+            {
+                return t;
+            }
+
+            r.AddError($"{option.Name} '{text}' is not a time: write it like 2026-11-21T09:30:00Z");
+            return null;
+        };
+        return option;
+    }
+
     /// <summary>A duration with a unit (see <see cref="Durations"/>), at least <paramref name="min"/>.</summary>
     public static Option<TimeSpan> Duration(this Option<TimeSpan> option, TimeSpan? min = null)
     {
