@@ -1,4 +1,5 @@
 using Lifeboat.Core.Errors;
+using Lifeboat.Core.IO;
 
 namespace Lifeboat.Storage;
 
@@ -15,22 +16,11 @@ public sealed class SecretDirectory(string directory, string what, string flag)
 {
     public string Directory { get; } = Path.GetFullPath(directory);
 
-    /// <summary>What identifies the current version of each of <paramref name="names"/>: see <see cref="StampOf"/>.</summary>
+    /// <summary>What identifies the current version of each of <paramref name="names"/>: see <see cref="MountedFile.Version"/>.</summary>
     public string[] Stamp(params string[] names)
     {
         ArgumentNullException.ThrowIfNull(names);
-        return [.. names.Select(name => StampOf(Path.Combine(Directory, name)))];
-    }
-
-    /// <summary>
-    /// The real file behind <paramref name="path"/> (links followed to the end), its modification time and length.
-    /// The times of the links themselves are not enough: .NET reads them with lstat, and the kubelet never touches them.
-    /// </summary>
-    public static string StampOf(string path)
-    {
-        var file = new FileInfo(path);
-        var real = file.LinkTarget is null ? file : file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? file;
-        return real.Exists ? $"{real.FullName}|{real.LastWriteTimeUtc.Ticks}|{real.Length}" : "missing";
+        return [.. names.Select(name => MountedFile.Version(Path.Combine(Directory, name)))];
     }
 
     /// <summary>Whether the file exists (and so whether a credential kind is given).</summary>

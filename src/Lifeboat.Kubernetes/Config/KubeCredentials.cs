@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using k8s.Authentication;
+using Lifeboat.Core.IO;
 
 namespace Lifeboat.Kubernetes.Config;
 
@@ -51,17 +52,6 @@ public sealed class TokenFileCredentials(string path, TimeProvider? time = null)
 
     public string Path => path;
 
-    /// <summary>
-    /// The real file behind the path, and its time: a projected token is a link into <c>..data</c>, which the kubelet
-    /// swaps on rotation without touching the link, whose own time is what <see cref="File.GetLastWriteTimeUtc(string)"/> reads.
-    /// </summary>
-    private string Stamp()
-    {
-        var file = new FileInfo(path);
-        var real = file.LinkTarget is null ? file : file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? file;
-        return $"{real.FullName}|{real.LastWriteTimeUtc.Ticks}";
-    }
-
     public override string Describe() => $"bearer token from {path}";
 
     public override async ValueTask<AuthenticationHeaderValue?> AuthorizationAsync(bool refresh, CancellationToken cancellationToken)
@@ -70,11 +60,11 @@ public sealed class TokenFileCredentials(string path, TimeProvider? time = null)
         try
         {
             var now = _time.GetUtcNow();
-            if (_token is null || refresh || now - _readAt > MaxAge || Stamp() != _modified)
+            if (_token is null || refresh || now - _readAt > MaxAge || MountedFile.Version(path) != _modified)
             {
                 try
                 {
-                    _modified = Stamp();
+                    _modified = MountedFile.Version(path);
                     _token = (await File.ReadAllTextAsync(path, cancellationToken)).Trim();
                     _readAt = now;
                 }

@@ -3,6 +3,7 @@ using Google.Apis.Auth.OAuth2;
 using Google.Apis.Http;
 using Google.Apis.Storage.v1;
 using Lifeboat.Core.Errors;
+using Lifeboat.Core.IO;
 
 namespace Lifeboat.Storage.Gcs;
 
@@ -14,7 +15,7 @@ namespace Lifeboat.Storage.Gcs;
 /// </summary>
 /// <remarks>
 /// The library's own credential is built from the file once; this wraps the current one and swaps it when the file's
-/// real file changes (<see cref="SecretDirectory.StampOf"/>: the kubelet swaps the link behind the file), before any request.
+/// real file changes (<see cref="MountedFile.Version"/>: the kubelet swaps the link behind the file), before any request.
 /// </remarks>
 public sealed class GcsKeyFile : ICredential, IHttpExecuteInterceptor, IHttpUnsuccessfulResponseHandler
 {
@@ -39,7 +40,7 @@ public sealed class GcsKeyFile : ICredential, IHttpExecuteInterceptor, IHttpUnsu
 
     private (GoogleCredential, string) Load()
     {
-        var stamp = SecretDirectory.StampOf(Path);
+        var stamp = MountedFile.Version(Path);
         try
         {
             var account = CredentialFactory.FromFile<ServiceAccountCredential>(Path);
@@ -60,7 +61,7 @@ public sealed class GcsKeyFile : ICredential, IHttpExecuteInterceptor, IHttpUnsu
 
     private GoogleCredential Current()
     {
-        var stamp = SecretDirectory.StampOf(Path);
+        var stamp = MountedFile.Version(Path);
         lock (_lock)
         {
             if (stamp != _stamp)
